@@ -1,0 +1,1 @@
+//! Test helpers for fetchkit (dev-only): see the helper's module docs.
