@@ -1,1 +1,65 @@
-fn main() {}
+//! fetchkit's automation, reached through the `cargo xtask` alias.
+//!
+//! - `cargo xtask ci`: format check, clippy with `-D warnings`, all tests.
+//! - `cargo xtask bench NAME [FLAGS]`: benchmarks against peer tools on loopback.
+//! - `cargo xtask demo`: download a generated file from a loopback server with the release CLI.
+//!
+//! The tidy tests (`src/tidy.rs`) run as this crate's unit tests, inside `cargo test --workspace`.
+
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
+mod bench;
+mod ci;
+mod demo;
+mod flags;
+mod util;
+
+#[cfg(test)]
+mod tidy;
+
+use std::process::ExitCode;
+
+const USAGE: &str = "\
+usage: cargo xtask <command>
+
+commands:
+  ci                     cargo fmt --check, cargo clippy -D warnings, cargo test (whole workspace)
+  bench download [--size-mib N] [--rounds N]
+                         fetchkit download against curl, sha256sum and openssl on loopback nginx
+  demo                   serve a generated 64 MiB file on loopback and download it with fetchkit
+  help                   print this message";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match run(args) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(args: Vec<String>) -> anyhow::Result<()> {
+    let mut args = args.into_iter();
+    let command = args.next();
+    let rest: Vec<String> = args.collect();
+    match command.as_deref() {
+        Some("ci") => {
+            flags::no_more(&rest, "ci")?;
+            ci::run()
+        }
+        Some("bench") => bench::run(rest),
+        Some("demo") => {
+            flags::no_more(&rest, "demo")?;
+            demo::run()
+        }
+        None | Some("help" | "-h" | "--help") => {
+            println!("{USAGE}");
+            Ok(())
+        }
+        Some(other) => {
+            anyhow::bail!("unknown command `{other}`; known commands: ci, bench, demo, help")
+        }
+    }
+}

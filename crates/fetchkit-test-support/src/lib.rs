@@ -1,1 +1,41 @@
-//! Test helpers for fetchkit (dev-only): see the helper's module docs.
+//! A loopback HTTP/1.1 server with scripted faults, for fetchkit's tests.
+//!
+//! [`FaultServer`] serves [`Resource`]s on `127.0.0.1` and records every request it receives
+//! (method, target, headers) before replying, so a test can assert what the client sent even when
+//! the reply never comes. Each resource carries a script of [`Reply`]s: the Nth request to its
+//! path gets the Nth entry (error statuses, `Retry-After`, redirects, resets mid-body, short
+//! bodies, stalls, corrupted bytes) and later requests are served normally, with optional ranges,
+//! validators, gzip and chunked framing. The server is written on raw TCP rather than an HTTP
+//! library because the interesting faults live below HTTP: a reset after exactly N body bytes or
+//! a connection that goes silent needs control of the socket, not of a response object.
+//!
+//! Layer: dev-only. Nothing may depend on this crate except as a dev-dependency; it is for the
+//! library's integration tests, the end-to-end tests of the `fetchkit` binary and
+//! `cargo xtask demo`. It does not do TLS, HTTP/2, multipart ranges or request bodies, and it
+//! never sleeps: stalls last until the client or the server goes away.
+//!
+//! ```no_run
+//! use fetchkit_test_support::{FaultServer, Reply, Resource};
+//!
+//! let server = FaultServer::start();
+//! server.route(
+//!     "/crate.tar.gz",
+//!     Resource::new(vec![7u8; 1 << 20])
+//!         .ranges(true)
+//!         .etag("\"v1\"")
+//!         .script([Reply::Status(503), Reply::ResetAfter(1000)]),
+//! );
+//! let url = server.url("/crate.tar.gz");
+//! // ... point the client at `url`: it sees a 503, then a reset after 1000 bytes, then the
+//! // body (a resuming client asks for `Range: bytes=1000-` with `If-Range: "v1"`).
+//! assert_eq!(server.requests_to("/crate.tar.gz").len(), 3);
+//! ```
+
+mod request;
+mod resource;
+mod response;
+mod server;
+
+pub use crate::request::RecordedRequest;
+pub use crate::resource::{Reply, Resource};
+pub use crate::server::FaultServer;
