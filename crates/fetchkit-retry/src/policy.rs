@@ -136,10 +136,10 @@ impl RetryPolicy {
             ),
             None => (backoff, DelayCause::Backoff),
         };
-        if let Some(budget) = self.max_elapsed {
-            if elapsed.saturating_add(after) > budget {
-                return Decision::GiveUp(GiveUpReason::TimeBudgetExhausted);
-            }
+        if let Some(budget) = self.max_elapsed
+            && elapsed.saturating_add(after) > budget
+        {
+            return Decision::GiveUp(GiveUpReason::TimeBudgetExhausted);
         }
         Decision::Retry { after, cause }
     }

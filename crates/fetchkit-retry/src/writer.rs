@@ -127,14 +127,14 @@ impl AsyncWriterFactory for SliceFactory<'_> {
 
     async fn writer(&mut self, length_hint: Option<u64>) -> io::Result<SliceWriter<'_>> {
         self.filled = 0;
-        if let Some(needed) = length_hint {
-            if needed > self.buffer.len() as u64 {
-                return Err(BufferTooSmall {
-                    capacity: self.buffer.len(),
-                    needed,
-                }
-                .into_io());
+        if let Some(needed) = length_hint
+            && needed > self.buffer.len() as u64
+        {
+            return Err(BufferTooSmall {
+                capacity: self.buffer.len(),
+                needed,
             }
+            .into_io());
         }
         Ok(SliceWriter {
             buffer: self.buffer,
