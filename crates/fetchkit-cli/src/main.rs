@@ -1,1 +1,72 @@
-fn main() {}
+//! The `fetchkit` command-line tool.
+//!
+//! **Layer 5, the top.** The binary is the only part of fetchkit that reads flags and
+//! environment variables, draws progress bars, installs the `tracing` subscriber, and turns
+//! errors into one-line messages and exit codes; the libraries below it do the work. Exit
+//! codes: 0 when everything asked for was done and verified, 1 when it failed (one line on
+//! stderr: `error: ...`), 2 for usage errors (clap's message).
+//!
+//! Streams: data goes to stdout (only with `-o -`), everything meant for people (progress bar,
+//! warnings, the summary, errors) goes to stderr.
+
+// The CLI is the one place in fetchkit that prints: data to stdout, messages to stderr.
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
+mod cli;
+mod download;
+mod logging;
+mod progress;
+mod sleeper;
+mod stdout;
+
+use std::process::ExitCode;
+
+use clap::Parser as _;
+
+use crate::cli::{Cli, Command};
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    logging::init(cli.quiet());
+    let result = match cli.command {
+        Command::Download(args) => download::run(args).await,
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {}", one_line(&error));
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The error and its causes on one line. fetchkit's errors already include their cause in
+/// their message, so a cause is appended only when the text so far does not contain it.
+fn one_line(error: &anyhow::Error) -> String {
+    let mut line = error.to_string();
+    for cause in error.chain().skip(1) {
+        let cause = cause.to_string();
+        if !line.contains(&cause) {
+            line.push_str(": ");
+            line.push_str(&cause);
+        }
+    }
+    line.replace(['\r', '\n'], " ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_line_adds_only_causes_not_yet_said() {
+        let io = std::io::Error::other("disk full");
+        let said = anyhow::Error::new(std::io::Error::other("cannot write: disk full"));
+        assert_eq!(one_line(&said.context("x")), "x: cannot write: disk full");
+        let error = anyhow::Error::new(io).context("cannot write: disk full");
+        assert_eq!(one_line(&error), "cannot write: disk full");
+        let error = anyhow::anyhow!("two\nlines").context("out.bin");
+        assert_eq!(one_line(&error), "out.bin: two lines");
+    }
+}

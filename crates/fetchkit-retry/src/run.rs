@@ -204,7 +204,7 @@ pub struct RetryError<E> {
 impl<E: fmt::Display> fmt::Display for RetryError<E> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.reason {
-            GiveUpReason::Permanent if self.attempts == 1 => self.error.fmt(f),
+            _ if self.attempts == 1 => self.error.fmt(f),
             _ => write!(
                 f,
                 "gave up after {} attempts in {:.1}s: {}",

@@ -85,6 +85,8 @@ impl ClientBuilder {
             .user_agent(self.user_agent)
             .connect_timeout(self.connect_timeout)
             .redirect(redirect)
+            // A Referer would carry a signed URL's query to wherever a redirect points.
+            .referer(false)
             .tcp_nodelay(true)
             .pool_idle_timeout(Duration::from_secs(90));
         if !self.proxy_from_environment {

@@ -69,18 +69,9 @@ impl Download {
     /// Parses `url` as an `http` or `https` URL.
     pub fn parse(url: &str) -> Result<Download, Error> {
         let invalid = |reason: String| {
-            // The text may hold credentials or a signed query; show neither.
-            let shown = url.split(['?', '#']).next().unwrap_or_default();
-            let shown = match shown.split_once("://") {
-                Some((scheme, rest)) => match rest.split_once('@') {
-                    Some((_, host)) => format!("{scheme}://***@{host}"),
-                    None => shown.to_owned(),
-                },
-                None => shown.to_owned(),
-            };
             Error::new(
                 ErrorKind::InvalidUrl {
-                    input: shown,
+                    input: redact_unparsed(url),
                     reason,
                 },
                 None,
@@ -118,6 +109,21 @@ impl Download {
     pub fn progress(mut self, progress: Arc<dyn Progress>) -> Download {
         self.progress = Some(progress);
         self
+    }
+}
+
+/// Shows a URL that could not be parsed without what may be secret: the query, the fragment,
+/// and any credentials (everything up to the *last* `@` of the authority, since a password may
+/// itself contain `@`).
+fn redact_unparsed(url: &str) -> String {
+    let shown = url.split(['?', '#']).next().unwrap_or_default();
+    let Some((scheme, rest)) = shown.split_once("://") else {
+        return shown.to_owned();
+    };
+    let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+    match authority.rsplit_once('@') {
+        Some((_, host)) => format!("{scheme}://***@{host}{path}"),
+        None => shown.to_owned(),
     }
 }
 
@@ -187,8 +193,7 @@ pub async fn download_with_factory<F: AsyncWriterFactory>(
     let mut resumes = 0;
     loop {
         let attempt = state.next_attempt();
-        let resuming = resume.is_some();
-        match attempt_once(client, download, factory, &mut resume).await {
+        match attempt_once(client, download, factory, &mut resume, &mut resumes).await {
             Ok(body) => {
                 factory.commit().await.map_err(|source| {
                     Error::new(ErrorKind::Write { source }, Some(download.url.clone()))
@@ -199,11 +204,10 @@ pub async fn download_with_factory<F: AsyncWriterFactory>(
                     sha512: body.sha512,
                     content_type: body.content_type,
                     attempts: attempt,
-                    resumes: resumes + u32::from(body.resumed),
+                    resumes,
                 });
             }
             Err(kind) => {
-                resumes += u32::from(resuming && matches!(kind, ErrorKind::Body { .. }));
                 tracing::debug!(url = %download.url, attempt, error = %kind, "download attempt failed");
                 if let Err(RetryError {
                     error,
@@ -240,7 +244,6 @@ struct Body {
     sha256: Sha256Digest,
     sha512: Option<Sha512Digest>,
     content_type: Option<String>,
-    resumed: bool,
 }
 
 enum Encoding {
@@ -253,6 +256,7 @@ async fn attempt_once<F: AsyncWriterFactory>(
     download: &Download,
     factory: &mut F,
     resume: &mut Option<ResumePoint>,
+    resumes: &mut u32,
 ) -> Result<Body, ErrorKind> {
     let mut request = client.http.get(download.url.expose().clone());
     if let Some(point) = resume.as_ref() {
@@ -359,7 +363,12 @@ async fn attempt_once<F: AsyncWriterFactory>(
         factory.writer(total).await.map(Some)
     };
     let mut writer = match writer {
-        Ok(Some(writer)) => writer,
+        Ok(Some(writer)) => {
+            // Counted here, where the server's 206 was accepted: an attempt that continues
+            // earlier bytes is a resume whether or not it then completes.
+            *resumes += u32::from(resumed);
+            writer
+        }
         Ok(None) => {
             return Err(ErrorKind::RangeMismatch {
                 detail: "the destination cannot continue a partial download".into(),
@@ -415,7 +424,7 @@ async fn attempt_once<F: AsyncWriterFactory>(
                     }
                     drop(writer);
                     let digests = hashing.finish().await;
-                    return verify(download, written, digests, &headers, resumed);
+                    return verify(download, written, digests, &headers);
                 }
                 Ok(rest) => {
                     // The decoder's last output still has to be written and hashed; feed it
@@ -521,7 +530,6 @@ fn verify(
     size: u64,
     digests: crate::hashing::Digests,
     headers: &HeaderMap,
-    resumed: bool,
 ) -> Result<Body, ErrorKind> {
     let expected = &download.expected;
     if let Some(expected) = expected.size
@@ -559,7 +567,6 @@ fn verify(
             .get(header::CONTENT_TYPE)
             .and_then(|value| value.to_str().ok())
             .map(str::to_owned),
-        resumed,
     })
 }
 

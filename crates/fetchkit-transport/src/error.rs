@@ -53,8 +53,8 @@ pub enum ErrorKind {
         /// The root cause.
         message: String,
     },
-    /// Redirects went on past the client's limit.
-    #[error("too many redirects: {message}")]
+    /// Redirects went on past the client's limit (or could not be followed).
+    #[error("redirect failed: {message}")]
     Redirect {
         /// The root cause.
         message: String,
@@ -269,13 +269,17 @@ impl fmt::Display for Error {
             write!(f, "{url}: ")?;
         }
         match self.0.gave_up {
-            Some(GiveUpReason::AttemptsExhausted | GiveUpReason::TimeBudgetExhausted) => write!(
-                f,
-                "gave up after {} attempts in {:.1}s: {}",
-                self.0.attempts,
-                self.0.elapsed.as_secs_f64(),
-                self.0.kind
-            ),
+            Some(GiveUpReason::AttemptsExhausted | GiveUpReason::TimeBudgetExhausted)
+                if self.0.attempts > 1 =>
+            {
+                write!(
+                    f,
+                    "gave up after {} attempts in {:.1}s: {}",
+                    self.0.attempts,
+                    self.0.elapsed.as_secs_f64(),
+                    self.0.kind
+                )
+            }
             _ if self.0.attempts > 1 => {
                 write!(f, "{} (on attempt {})", self.0.kind, self.0.attempts)
             }
