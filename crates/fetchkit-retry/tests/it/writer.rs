@@ -101,7 +101,7 @@ async fn atomic_file_keeps_only_the_last_attempt_and_replaces_the_destination() 
     std::fs::write(&path, b"old content").unwrap();
     let mut factory = AtomicFile::new(&path);
     for body in ATTEMPTS {
-        let writer = factory.writer(None).await.unwrap();
+        let mut writer = factory.writer(None).await.unwrap();
         writer.write_all(body).await.unwrap();
         writer.flush().await.unwrap();
         // Until commit, the destination keeps its old content.
@@ -126,7 +126,7 @@ async fn atomic_file_dropped_uncommitted_leaves_nothing() {
     std::fs::write(&path, b"old content").unwrap();
     {
         let mut factory = AtomicFile::new(&path);
-        let writer = factory.writer(None).await.unwrap();
+        let mut writer = factory.writer(None).await.unwrap();
         writer.write_all(b"unverified").await.unwrap();
         writer.flush().await.unwrap();
     }
@@ -139,11 +139,11 @@ async fn atomic_file_resumes_after_the_kept_prefix() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("out");
     let mut factory = AtomicFile::new(&path);
-    let writer = factory.writer(None).await.unwrap();
+    let mut writer = factory.writer(None).await.unwrap();
     writer.write_all(b"0123456789").await.unwrap();
     writer.flush().await.unwrap();
     // The first attempt died after 10 bytes, of which 6 are known good.
-    let writer = factory.resume_writer(6, None).await.unwrap().unwrap();
+    let mut writer = factory.resume_writer(6, None).await.unwrap().unwrap();
     writer.write_all(b"abcd").await.unwrap();
     writer.flush().await.unwrap();
     factory.commit().await.unwrap();
@@ -211,4 +211,28 @@ fn entries(dir: &Path) -> Vec<String> {
         .collect();
     names.sort();
     names
+}
+
+#[tokio::test]
+async fn atomic_file_past_the_writeback_window_keeps_every_byte() {
+    // Large enough that writeback of earlier ranges starts while the file fills, and resumed
+    // part-way, so the writeback bookkeeping restarts at an offset.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("big");
+    let block: Vec<u8> = (0..1 << 20).map(|i| (i % 251) as u8).collect();
+    let mut factory = AtomicFile::new(&path);
+    let mut writer = factory.writer(None).await.unwrap();
+    for _ in 0..40 {
+        writer.write_all(&block).await.unwrap();
+    }
+    writer.flush().await.unwrap();
+    let mut writer = factory.resume_writer(36 << 20, None).await.unwrap().unwrap();
+    for _ in 36..48 {
+        writer.write_all(&block).await.unwrap();
+    }
+    writer.flush().await.unwrap();
+    factory.commit().await.unwrap();
+    let written = std::fs::read(&path).unwrap();
+    assert_eq!(written.len(), 48 << 20);
+    assert!(written.chunks(1 << 20).all(|chunk| chunk == &block[..]));
 }
