@@ -43,14 +43,14 @@
 //! # });
 //! ```
 
+mod atomic;
 mod policy;
 mod run;
 mod transient;
 mod writer;
 
+pub use crate::atomic::{AtomicFile, AtomicFileWriter};
 pub use crate::policy::{Decision, DelayCause, GiveUpReason, RetryPolicy};
 pub use crate::run::{RecordingSleeper, Retry, RetryError, RetryState, Sleeper, TokioSleeper};
 pub use crate::transient::{Transient, parse_retry_after};
-pub use crate::writer::{
-    AsyncWriterFactory, AtomicFile, BufferTooSmall, SliceFactory, SliceWriter,
-};
+pub use crate::writer::{AsyncWriterFactory, BufferTooSmall, SliceFactory, SliceWriter};

@@ -226,7 +226,11 @@ async fn atomic_file_past_the_writeback_window_keeps_every_byte() {
         writer.write_all(&block).await.unwrap();
     }
     writer.flush().await.unwrap();
-    let mut writer = factory.resume_writer(36 << 20, None).await.unwrap().unwrap();
+    let mut writer = factory
+        .resume_writer(36 << 20, None)
+        .await
+        .unwrap()
+        .unwrap();
     for _ in 36..48 {
         writer.write_all(&block).await.unwrap();
     }
