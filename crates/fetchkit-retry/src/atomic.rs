@@ -16,8 +16,12 @@ use tokio_util::sync::PollSender;
 
 use crate::AsyncWriterFactory;
 
-/// Size of the buffers handed to the writer thread.
+/// Size of the blocks handed to the writer thread.
 const BUFFER: usize = 1 << 20;
+
+/// Alignment of blocks in memory and in the file, as direct I/O requires (4 KiB covers the
+/// logical block size of every common device).
+const ALIGN: usize = 4096;
 
 /// Buffers queued for the writer thread. The network keeps receiving while this much waits
 /// for the disk; the buffers are recycled, so memory stays at this bound.
@@ -49,6 +53,25 @@ struct Temp {
     file: Arc<File>,
     path: tempfile::TempPath,
     spool: Spool,
+}
+
+/// The temp file opened a second time for direct I/O, where the platform and file system
+/// allow it: whole aligned blocks then go from our buffers to the device without a copy into
+/// the page cache, which on a large download is most of the kernel's work.
+fn open_direct(path: &Path) -> Option<File> {
+    #[cfg(target_os = "linux")]
+    {
+        use rustix::fs::{Mode, OFlags};
+        let flags = OFlags::WRONLY | OFlags::DIRECT | OFlags::CLOEXEC;
+        rustix::fs::open(path, flags, Mode::empty())
+            .ok()
+            .map(File::from)
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = path;
+        None
+    }
 }
 
 impl AtomicFile {
@@ -90,7 +113,7 @@ impl AtomicFile {
                 .map(|name| name.to_string_lossy().into_owned())
                 .unwrap_or_default();
             // Same folder as the destination: the final rename never crosses file systems.
-            let named = blocking(move || {
+            let (named, direct) = blocking(move || {
                 let prefix = format!(".{name}.");
                 let mut builder = tempfile::Builder::new();
                 builder.prefix(&prefix).suffix(".part");
@@ -100,13 +123,16 @@ impl AtomicFile {
                     // As an ordinary new file would be (the umask still applies), not 0600.
                     builder.permissions(std::fs::Permissions::from_mode(0o666));
                 }
-                builder.tempfile_in(folder)
+                let named = builder.tempfile_in(folder)?;
+                let direct = open_direct(named.path());
+                Ok((named, direct))
             })
             .await?;
             let (file, path) = named.into_parts();
             let file = Arc::new(file);
+            let direct = direct.map(Arc::new);
             self.temp = Some(Temp {
-                spool: Spool::new(Arc::clone(&file)),
+                spool: Spool::new(Arc::clone(&file), direct),
                 file,
                 path,
             });
@@ -211,22 +237,62 @@ impl AsyncWrite for AtomicFileWriter<'_> {
 
 /// What the writer thread is asked to do.
 enum Job {
-    /// Write these bytes at this offset, then recycle the buffer.
-    Write { offset: u64, data: Vec<u8> },
+    /// Write this block at this offset, then recycle it.
+    Write { offset: u64, block: Block },
     /// Answer once every earlier job is done, with the first error since the last answer.
     Drain(oneshot::Sender<io::Result<()>>),
+}
+
+/// A buffer whose bytes start at an [`ALIGN`]ed address, so it can be written with direct I/O.
+struct Block {
+    memory: Vec<u8>,
+    start: usize,
+    len: usize,
+    /// How many bytes this block takes before it is full: [`BUFFER`], or less for the first
+    /// block after an unaligned offset, so that the blocks after it start aligned in the file.
+    limit: usize,
+}
+
+impl Block {
+    fn new() -> Block {
+        let memory = vec![0u8; BUFFER + ALIGN];
+        let start = memory.as_ptr().align_offset(ALIGN).min(ALIGN);
+        Block {
+            memory,
+            start,
+            len: 0,
+            limit: BUFFER,
+        }
+    }
+
+    fn bytes(&self) -> &[u8] {
+        &self.memory[self.start..self.start + self.len]
+    }
+
+    fn is_full(&self) -> bool {
+        self.len == self.limit
+    }
+
+    fn fill(&mut self, data: &[u8]) -> usize {
+        let taken = data.len().min(self.limit - self.len);
+        let at = self.start + self.len;
+        self.memory[at..at + taken].copy_from_slice(&data[..taken]);
+        self.len += taken;
+        taken
+    }
 }
 
 /// The async half of the writer thread: the buffer being filled, the queue, the recycled
 /// buffers, and the thread itself (started on the first buffer that needs writing).
 struct Spool {
     file: Arc<File>,
+    direct: Option<Arc<File>>,
     queue: Option<PollSender<Job>>,
     worker: Option<tokio::task::JoinHandle<()>>,
-    filling: Vec<u8>,
+    filling: Option<Block>,
     /// Offset of `filling`'s first byte in the file.
     offset: u64,
-    recycled: Arc<Mutex<Vec<Vec<u8>>>>,
+    recycled: Arc<Mutex<Vec<Block>>>,
     /// Set by the writer thread when a write failed, so the writer stops taking data at once
     /// instead of at the next flush (a full disk must not cost the rest of the download).
     failed: Arc<AtomicBool>,
@@ -237,19 +303,23 @@ impl std::fmt::Debug for Spool {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Spool")
             .field("offset", &self.offset)
-            .field("filling", &self.filling.len())
+            .field(
+                "filling",
+                &self.filling.as_ref().map_or(0, |block| block.len),
+            )
             .field("running", &self.worker.is_some())
             .finish()
     }
 }
 
 impl Spool {
-    fn new(file: Arc<File>) -> Spool {
+    fn new(file: Arc<File>, direct: Option<Arc<File>>) -> Spool {
         Spool {
             file,
+            direct,
             queue: None,
             worker: None,
-            filling: Vec::new(),
+            filling: None,
             offset: 0,
             recycled: Arc::new(Mutex::new(Vec::new())),
             failed: Arc::new(AtomicBool::new(false)),
@@ -258,7 +328,9 @@ impl Spool {
     }
 
     fn restart_at(&mut self, offset: u64) {
-        self.filling.clear();
+        if let Some(block) = self.filling.take() {
+            self.recycle(block);
+        }
         self.offset = offset;
         self.draining = None;
     }
@@ -268,19 +340,31 @@ impl Spool {
             // Collect the error the thread kept.
             ready!(self.poll_flush(cx))?;
         }
-        if self.filling.len() == BUFFER {
+        if self.filling.as_ref().is_some_and(Block::is_full) {
             ready!(self.poll_send_filling(cx))?;
         }
-        if self.filling.capacity() == 0 {
-            self.filling = self.fresh_buffer();
-        }
-        let taken = data.len().min(BUFFER - self.filling.len());
-        self.filling.extend_from_slice(&data[..taken]);
-        Poll::Ready(Ok(taken))
+        let offset = self.offset;
+        let block = match &mut self.filling {
+            Some(block) => block,
+            empty => {
+                let mut block = self
+                    .recycled
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .pop()
+                    .unwrap_or_else(Block::new);
+                block.len = 0;
+                // After an unaligned offset (a resume), end this block where the file's next
+                // aligned block starts.
+                block.limit = BUFFER - (offset % ALIGN as u64) as usize;
+                empty.insert(block)
+            }
+        };
+        Poll::Ready(Ok(block.fill(data)))
     }
 
     fn poll_flush(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        if !self.filling.is_empty() {
+        if self.filling.as_ref().is_some_and(|block| block.len > 0) {
             ready!(self.poll_send_filling(cx))?;
         }
         if self.draining.is_none() {
@@ -297,7 +381,7 @@ impl Spool {
 
     /// Waits until every queued write is done; returns the first error among them.
     async fn drain(&mut self) -> io::Result<()> {
-        if self.queue.is_none() && self.filling.is_empty() {
+        if self.queue.is_none() && self.filling.as_ref().is_none_or(|block| block.len == 0) {
             return Ok(());
         }
         std::future::poll_fn(|cx| self.poll_flush(cx)).await
@@ -313,10 +397,10 @@ impl Spool {
 
     fn poll_send_filling(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         ready!(self.poll_reserve(cx))?;
-        let data = std::mem::take(&mut self.filling);
+        let block = self.filling.take().expect("a block is being filled");
         let offset = self.offset;
-        self.offset += data.len() as u64;
-        self.send_reserved(Job::Write { offset, data })
+        self.offset += block.len as u64;
+        self.send_reserved(Job::Write { offset, block })
     }
 
     fn poll_send(&mut self, cx: &mut Context<'_>, job: Job) -> Poll<io::Result<()>> {
@@ -328,10 +412,11 @@ impl Spool {
         let queue = self.queue.get_or_insert_with(|| {
             let (sender, jobs) = mpsc::channel(QUEUE);
             let file = Arc::clone(&self.file);
+            let direct = self.direct.clone();
             let recycled = Arc::clone(&self.recycled);
             let failed = Arc::clone(&self.failed);
             self.worker = Some(tokio::task::spawn_blocking(move || {
-                write_jobs(&file, jobs, &recycled, &failed);
+                write_jobs(&file, direct.as_deref(), jobs, &recycled, &failed);
             }));
             PollSender::new(sender)
         });
@@ -343,13 +428,15 @@ impl Spool {
         Poll::Ready(queue.send_item(job).map_err(|_| stopped()))
     }
 
-    fn fresh_buffer(&self) -> Vec<u8> {
-        let recycled = self
-            .recycled
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .pop();
-        recycled.unwrap_or_else(|| Vec::with_capacity(BUFFER))
+    fn recycle(&self, block: Block) {
+        recycle(&self.recycled, block);
+    }
+}
+
+fn recycle(recycled: &Mutex<Vec<Block>>, block: Block) {
+    let mut recycled = recycled.lock().unwrap_or_else(|e| e.into_inner());
+    if recycled.len() <= QUEUE {
+        recycled.push(block);
     }
 }
 
@@ -357,34 +444,51 @@ fn stopped() -> io::Error {
     io::Error::other("the file writer thread stopped")
 }
 
-/// The writer thread: positional writes (so a restart needs no seek, only a truncate), the first
-/// error kept until the next drain, buffers handed back for reuse, and writeback started on
-/// finished ranges.
+/// The writer thread: positional writes (so a restart needs no seek, only a truncate), direct
+/// I/O for whole aligned blocks where available, the first error kept until the next drain,
+/// blocks handed back for reuse, and writeback started on ranges written through the cache.
 fn write_jobs(
     file: &File,
+    mut direct: Option<&File>,
     mut jobs: mpsc::Receiver<Job>,
-    recycled: &Mutex<Vec<Vec<u8>>>,
+    recycled: &Mutex<Vec<Block>>,
     failed: &AtomicBool,
 ) {
     let mut failure: Option<io::Error> = None;
     let mut writeback = Writeback::default();
     while let Some(job) = jobs.blocking_recv() {
         match job {
-            Job::Write { offset, mut data } => {
+            Job::Write { offset, block } => {
                 if failure.is_none() {
-                    match write_all_at(file, &data, offset) {
-                        Ok(()) => writeback.written(file, offset, data.len() as u64),
-                        Err(error) => {
-                            failure = Some(error);
-                            failed.store(true, Ordering::Release);
+                    let data = block.bytes();
+                    let aligned = offset % ALIGN as u64 == 0 && data.len() % ALIGN == 0;
+                    let mut written = false;
+                    if let (Some(direct_file), true) = (direct, aligned) {
+                        match write_all_at(direct_file, data, offset) {
+                            Ok(()) => written = true,
+                            // The file system refuses direct I/O after all: write through the
+                            // page cache from now on.
+                            Err(error) if error.kind() == io::ErrorKind::InvalidInput => {
+                                direct = None;
+                            }
+                            Err(error) => {
+                                failure = Some(error);
+                                failed.store(true, Ordering::Release);
+                                written = true;
+                            }
+                        }
+                    }
+                    if !written {
+                        match write_all_at(file, data, offset) {
+                            Ok(()) => writeback.written(file, offset, data.len() as u64),
+                            Err(error) => {
+                                failure = Some(error);
+                                failed.store(true, Ordering::Release);
+                            }
                         }
                     }
                 }
-                data.clear();
-                let mut recycled = recycled.lock().unwrap_or_else(|e| e.into_inner());
-                if recycled.len() < QUEUE + 1 {
-                    recycled.push(data);
-                }
+                recycle(recycled, block);
             }
             Job::Drain(answer) => {
                 failed.store(false, Ordering::Release);
