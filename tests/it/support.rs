@@ -69,18 +69,7 @@ impl TestContext {
 
     /// The names in the test folder, sorted: temp files left behind show up here.
     pub(crate) fn files(&self) -> Vec<String> {
-        let mut names: Vec<String> = std::fs::read_dir(self.dir.path())
-            .expect("list the test folder")
-            .map(|entry| {
-                entry
-                    .expect("folder entry")
-                    .file_name()
-                    .to_string_lossy()
-                    .into()
-            })
-            .collect();
-        names.sort();
-        names
+        fetchkit_test_support::file_names(self.dir.path())
     }
 
     /// Runs `fetchkit ARGS` in the test folder, without proxies or `RUST_LOG`, with retry

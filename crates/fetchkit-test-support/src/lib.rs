@@ -31,11 +31,13 @@
 //! assert_eq!(server.requests_to("/crate.tar.gz").len(), 3);
 //! ```
 
+mod files;
 mod request;
 mod resource;
 mod response;
 mod server;
 
+pub use crate::files::file_names;
 pub use crate::request::RecordedRequest;
 pub use crate::resource::{Reply, Resource};
 pub use crate::server::FaultServer;

@@ -2,6 +2,7 @@ use std::io::{self, SeekFrom};
 use std::path::Path;
 
 use fetchkit_retry::{AsyncWriterFactory, AtomicFile, BufferTooSmall, SliceFactory};
+use fetchkit_test_support::file_names;
 use tokio::io::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt};
 
 /// Plays a download's attempts against a factory: each attempt gets a fresh writer and writes
@@ -116,7 +117,7 @@ async fn atomic_file_keeps_only_the_last_attempt_and_replaces_the_destination() 
     factory.commit().await.unwrap();
     assert_eq!(std::fs::read(&path).unwrap(), b"the last bytes");
     assert!(!temp.exists());
-    assert_eq!(entries(dir.path()), ["out"]);
+    assert_eq!(file_names(dir.path()), ["out"]);
 }
 
 #[tokio::test]
@@ -131,7 +132,7 @@ async fn atomic_file_dropped_uncommitted_leaves_nothing() {
         writer.flush().await.unwrap();
     }
     assert_eq!(std::fs::read(&path).unwrap(), b"old content");
-    assert_eq!(entries(dir.path()), ["out"]);
+    assert_eq!(file_names(dir.path()), ["out"]);
 }
 
 #[tokio::test]
@@ -202,15 +203,6 @@ async fn atomic_file_gets_ordinary_permissions() {
     let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
     // 0666 minus whatever the umask removes; never tempfile's owner-only 0600.
     assert_ne!(mode & 0o044, 0, "mode {mode:o}");
-}
-
-fn entries(dir: &Path) -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    names.sort();
-    names
 }
 
 #[tokio::test]

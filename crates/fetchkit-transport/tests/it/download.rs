@@ -1,13 +1,13 @@
 use std::time::Duration;
 
 use fetchkit_retry::RetryPolicy;
-use fetchkit_test_support::{Reply, Resource};
+use fetchkit_test_support::{Reply, Resource, file_names};
 use fetchkit_transport::{
     AtomicFile, Download, ErrorKind, Retry, USER_AGENT, download_to_buf, download_to_file,
     download_to_vec, download_with_factory,
 };
 
-use crate::{Context, body, files_in, sha256_of, sha512_of};
+use crate::{Context, body, sha256_of, sha512_of};
 
 #[tokio::test]
 async fn succeeds_after_500_500_200() {
@@ -172,7 +172,7 @@ async fn wrong_bytes_fail_the_hash_once_and_leave_nothing() {
         "{message}"
     );
     assert_eq!(std::fs::read(&path).unwrap(), b"previous version");
-    assert_eq!(files_in(dir.path()), ["out.bin"]);
+    assert_eq!(file_names(dir.path()), ["out.bin"]);
 }
 
 #[tokio::test]
@@ -230,7 +230,7 @@ async fn an_announced_wrong_length_fails_before_any_write() {
         "size mismatch: expected 999 bytes, got 1000"
     );
     assert_eq!(cx.requests("/f"), 1);
-    assert!(files_in(dir.path()).is_empty());
+    assert!(file_names(dir.path()).is_empty());
 }
 
 #[tokio::test]
@@ -414,7 +414,7 @@ async fn every_stock_factory_keeps_only_the_last_attempt() {
         .await
         .unwrap();
     assert_eq!(std::fs::read(&path).unwrap(), data);
-    assert_eq!(files_in(dir.path()), ["atomic", "plain"]);
+    assert_eq!(file_names(dir.path()), ["atomic", "plain"]);
 
     for path in ["/vec", "/buf", "/file", "/atomic"] {
         assert_eq!(cx.requests(path), 3, "{path}");

@@ -99,12 +99,3 @@ impl Sleeper for HookSleeper {
         Box::pin(std::future::ready(()))
     }
 }
-
-fn files_in(dir: &std::path::Path) -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    names.sort();
-    names
-}

@@ -1,9 +1,9 @@
 use std::sync::{Arc, Mutex};
 
-use fetchkit_test_support::{Reply, Resource};
+use fetchkit_test_support::{Reply, Resource, file_names};
 use fetchkit_transport::{Retry, RetryPolicy, download_to_file, download_to_vec};
 
-use crate::{Context, HookSleeper, body, files_in, sha256_of};
+use crate::{Context, HookSleeper, body, sha256_of};
 
 #[tokio::test]
 async fn a_reset_mid_body_resumes_with_a_range_request() {
@@ -45,7 +45,7 @@ async fn a_reset_mid_body_resumes_with_a_range_request() {
         .unwrap_or_else(|| panic!("unexpected range {range}"));
     assert!(offset > 0 && offset <= 70_000, "resumed at {offset}");
     assert_eq!(requests[1].header("if-range"), Some("\"v1\""));
-    assert_eq!(files_in(dir.path()), ["out"]);
+    assert_eq!(file_names(dir.path()), ["out"]);
 }
 
 #[tokio::test]
