@@ -74,6 +74,10 @@ impl ClientBuilder {
         self
     }
 
+    pub(crate) fn read_timeout_setting(&self) -> Duration {
+        self.read_timeout
+    }
+
     /// Builds the client.
     pub fn build(self) -> Result<Client, Error> {
         let redirect = if self.max_redirects == 0 {

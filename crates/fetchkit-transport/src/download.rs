@@ -1,8 +1,10 @@
 //! Streamed, verified, resumable downloads into writer factories.
 
 use std::fmt;
+use std::future::Future;
 use std::io::Write as _;
 use std::path::Path;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::SystemTime;
 
@@ -26,6 +28,27 @@ pub trait Progress: Send + Sync {
     fn advance(&self, bytes: u64);
 }
 
+/// Renews a download's URL between attempts. Signed URLs expire; a retry after expiry needs a
+/// fresh one from whoever signed it (for example a Taskcluster object service).
+pub trait Renew: Send + Sync {
+    /// Called before each attempt after the first, with that attempt's number. Returns the
+    /// URL to use from now on, or `None` to keep the current one.
+    fn renew(
+        &self,
+        attempt: u32,
+    ) -> Pin<Box<dyn Future<Output = Result<Option<Url>, RenewError>> + Send + '_>>;
+}
+
+/// Renewing a URL failed.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{message}")]
+pub struct RenewError {
+    /// What went wrong, one line.
+    pub message: String,
+    /// Whether a later renewal may succeed.
+    pub transient: bool,
+}
+
 /// One download: where from, what it must turn out to be, and how to report it.
 #[derive(Clone)]
 #[non_exhaustive]
@@ -40,6 +63,8 @@ pub struct Download {
     pub resume: bool,
     /// Progress reporting.
     pub progress: Option<Arc<dyn Progress>>,
+    /// Renews the URL between attempts, when it can expire.
+    pub renew: Option<Arc<dyn Renew>>,
 }
 
 impl fmt::Debug for Download {
@@ -50,6 +75,7 @@ impl fmt::Debug for Download {
             .field("compute_sha512", &self.compute_sha512)
             .field("resume", &self.resume)
             .field("progress", &self.progress.is_some())
+            .field("renew", &self.renew.is_some())
             .finish()
     }
 }
@@ -63,6 +89,7 @@ impl Download {
             compute_sha512: false,
             resume: true,
             progress: None,
+            renew: None,
         }
     }
 
@@ -191,13 +218,35 @@ pub async fn download_with_factory<F: AsyncWriterFactory>(
     let mut state = retry.begin();
     let mut resume = None;
     let mut resumes = 0;
+    let mut url = download.url.clone();
     loop {
         let attempt = state.next_attempt();
-        match attempt_once(client, download, factory, &mut resume, &mut resumes).await {
+        let outcome = match (&download.renew, attempt) {
+            (Some(renew), 2..) => match renew.renew(attempt).await {
+                Ok(Some(renewed)) => {
+                    url = RedactedUrl::new(renewed);
+                    Ok(())
+                }
+                Ok(None) => Ok(()),
+                Err(error) => Err(ErrorKind::Renew {
+                    message: error.message,
+                    transient: error.transient,
+                }),
+            },
+            _ => Ok(()),
+        };
+        let outcome = match outcome {
+            Ok(()) => {
+                attempt_once(client, download, &url, factory, &mut resume, &mut resumes).await
+            }
+            Err(kind) => Err(kind),
+        };
+        match outcome {
             Ok(body) => {
-                factory.commit().await.map_err(|source| {
-                    Error::new(ErrorKind::Write { source }, Some(download.url.clone()))
-                })?;
+                factory
+                    .commit()
+                    .await
+                    .map_err(|source| Error::new(ErrorKind::Write { source }, Some(url.clone())))?;
                 return Ok(Downloaded {
                     size: body.size,
                     sha256: body.sha256,
@@ -208,7 +257,7 @@ pub async fn download_with_factory<F: AsyncWriterFactory>(
                 });
             }
             Err(kind) => {
-                tracing::debug!(url = %download.url, attempt, error = %kind, "download attempt failed");
+                tracing::debug!(%url, attempt, error = %kind, "download attempt failed");
                 if let Err(RetryError {
                     error,
                     attempts,
@@ -218,7 +267,7 @@ pub async fn download_with_factory<F: AsyncWriterFactory>(
                 {
                     return Err(Error::after_retries(
                         error,
-                        download.url.clone(),
+                        url.clone(),
                         attempts,
                         elapsed,
                         reason,
@@ -254,11 +303,12 @@ enum Encoding {
 async fn attempt_once<F: AsyncWriterFactory>(
     client: &Client,
     download: &Download,
+    url: &RedactedUrl,
     factory: &mut F,
     resume: &mut Option<ResumePoint>,
     resumes: &mut u32,
 ) -> Result<Body, ErrorKind> {
-    let mut request = client.http.get(download.url.expose().clone());
+    let mut request = client.http.get(url.expose().clone());
     if let Some(point) = resume.as_ref() {
         request = request
             .header(header::RANGE, format!("bytes={}-", point.offset))

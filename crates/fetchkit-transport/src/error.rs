@@ -125,6 +125,14 @@ pub enum ErrorKind {
         /// The digest of what arrived, hex.
         actual: String,
     },
+    /// A URL that expired could not be renewed.
+    #[error("cannot renew the URL: {message}")]
+    Renew {
+        /// What went wrong.
+        message: String,
+        /// Whether a later renewal may succeed.
+        transient: bool,
+    },
     /// Writing to the destination failed.
     #[error("cannot write the destination: {source}")]
     Write {
@@ -144,6 +152,7 @@ impl ErrorKind {
             | ErrorKind::Body { .. }
             | ErrorKind::RangeMismatch { .. } => true,
             ErrorKind::Status { status, .. } => status_is_transient(*status),
+            ErrorKind::Renew { transient, .. } => *transient,
             ErrorKind::InvalidUrl { .. }
             | ErrorKind::Client { .. }
             | ErrorKind::Redirect { .. }

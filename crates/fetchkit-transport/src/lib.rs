@@ -17,6 +17,11 @@
 //! failure starts over with a fresh writer. Failures say whether they are transient
 //! ([`Error::is_transient`]) and show URLs only through [`RedactedUrl`].
 //!
+//! Taskcluster's negotiated downloads build on the same core: [`object`] negotiates with an
+//! object service and verifies the data against the object's hashes, [`artifact`] resolves a
+//! task artifact through the queue, and [`taskcluster`] holds the client they share
+//! (Hawk-signed API calls, credentials that never print).
+//!
 //! Hashing is selective on purpose: SHA-512 costs about twice SHA-256 on CPUs with SHA
 //! extensions, so computing it unasked would halve the speed of every large download.
 //!
@@ -33,18 +38,21 @@
 //! # }
 //! ```
 
+pub mod artifact;
 mod client;
 mod digest;
 mod download;
 mod error;
 mod hashing;
+pub mod object;
 mod redact;
+pub mod taskcluster;
 
 pub use crate::client::{Client, ClientBuilder, USER_AGENT};
 pub use crate::digest::{DigestParseError, Expected, Sha256Digest, Sha512Digest};
 pub use crate::download::{
-    Download, Downloaded, Progress, download_to_buf, download_to_file, download_to_vec,
-    download_with_factory,
+    Download, Downloaded, Progress, Renew, RenewError, download_to_buf, download_to_file,
+    download_to_vec, download_with_factory,
 };
 pub use crate::error::{Error, ErrorKind, status_is_transient};
 pub use crate::redact::RedactedUrl;
