@@ -1,18 +1,25 @@
 //! A loopback HTTP/1.1 server with scripted faults, for fetchkit's tests.
 //!
 //! [`FaultServer`] serves [`Resource`]s on `127.0.0.1` and records every request it receives
-//! (method, target, headers) before replying, so a test can assert what the client sent even when
-//! the reply never comes. Each resource carries a script of [`Reply`]s: the Nth request to its
-//! path gets the Nth entry (error statuses, `Retry-After`, redirects, resets mid-body, short
-//! bodies, stalls, corrupted bytes) and later requests are served normally, with optional ranges,
-//! validators, gzip and chunked framing. The server is written on raw TCP rather than an HTTP
-//! library because the interesting faults live below HTTP: a reset after exactly N body bytes or
-//! a connection that goes silent needs control of the socket, not of a response object.
+//! (method, target, headers, body) before replying, so a test can assert what the client sent
+//! even when the reply never comes. Each resource carries a script of [`Reply`]s: the Nth
+//! request to its path gets the Nth entry (error statuses, `Retry-After`, redirects, resets
+//! mid-body, short bodies, stalls, corrupted bytes) and later requests are served normally, with
+//! optional ranges, validators, gzip and chunked framing. The server is written on raw TCP
+//! rather than an HTTP library because the interesting faults live below HTTP: a reset after
+//! exactly N body bytes or a connection that goes silent needs control of the socket, not of a
+//! response object.
+//!
+//! Paths can also be answered by a function of the request ([`FaultServer::handle`] with a
+//! [`HandlerReply`]); request bodies framed by `Content-Length` are read and recorded.
+//! [`FakeTaskcluster`] uses that to run fakes of the Taskcluster object service and queue that
+//! follow the services' schemas and check Hawk signatures, with the object data served as
+//! ordinary resources so data GETs can be scripted like any other.
 //!
 //! Layer: dev-only. Nothing may depend on this crate except as a dev-dependency; it is for the
 //! library's integration tests, the end-to-end tests of the `fetchkit` binary and
-//! `cargo xtask demo`. It does not do TLS, HTTP/2, multipart ranges or request bodies, and it
-//! never sleeps: stalls last until the client or the server goes away.
+//! `cargo xtask demo`. It does not do TLS, HTTP/2, multipart ranges or chunked request bodies,
+//! and it never sleeps: stalls last until the client or the server goes away.
 //!
 //! ```no_run
 //! use fetchkit_test_support::{FaultServer, Reply, Resource};
@@ -32,12 +39,16 @@
 //! ```
 
 mod files;
+mod handler;
 mod request;
 mod resource;
 mod response;
 mod server;
+mod taskcluster;
 
 pub use crate::files::file_names;
+pub use crate::handler::HandlerReply;
 pub use crate::request::RecordedRequest;
 pub use crate::resource::{Reply, Resource};
 pub use crate::server::FaultServer;
+pub use crate::taskcluster::{ApiCall, FakeArtifact, FakeObject, FakeTaskcluster};

@@ -6,6 +6,9 @@ pub struct RecordedRequest {
     pub target: String,
     /// In arrival order, names as sent.
     pub headers: Vec<(String, String)>,
+    /// The body framed by `Content-Length`; empty when there was none. Chunked request bodies
+    /// are not read (the connection closes instead), so they are recorded as empty too.
+    pub body: Vec<u8>,
 }
 
 impl RecordedRequest {
@@ -20,6 +23,11 @@ impl RecordedRequest {
     /// The target without its query string.
     pub fn path(&self) -> &str {
         path_of(&self.target)
+    }
+
+    /// The body as text, with invalid UTF-8 replaced: for assertions and failure messages.
+    pub fn body_str(&self) -> std::borrow::Cow<'_, str> {
+        String::from_utf8_lossy(&self.body)
     }
 }
 

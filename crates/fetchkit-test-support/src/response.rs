@@ -6,6 +6,7 @@ use std::time::SystemTime;
 
 use bytes::{Bytes, BytesMut};
 
+use crate::handler::HandlerReply;
 use crate::request::RecordedRequest;
 use crate::resource::{Reply, Resource};
 
@@ -81,6 +82,29 @@ pub(crate) fn plan(
 /// The answer to a request the server cannot parse; the connection closes after it.
 pub(crate) fn bad_request(code: u16) -> Response {
     text_status(None, code, &[], false, true)
+}
+
+/// The response a handler asked for: sent whole, framed by `Content-Length` unless the status
+/// never carries a body.
+pub(crate) fn handler_response(reply: &HandlerReply, head_only: bool, close: bool) -> Response {
+    let mut head = status_line(reply.status);
+    for (name, value) in &reply.headers {
+        header(&mut head, name, value);
+    }
+    let bodyless = reply.status < 200 || reply.status == 204 || reply.status == 304;
+    if !bodyless && reply.header_value("Content-Length").is_none() {
+        header(&mut head, "Content-Length", &reply.body.len().to_string());
+    }
+    finish(&mut head, close);
+    Response {
+        head: head.into_bytes(),
+        body: if head_only || bodyless {
+            Bytes::new()
+        } else {
+            reply.body.clone()
+        },
+        chunked: false,
+    }
 }
 
 /// Which part of the body a request gets.
@@ -320,9 +344,12 @@ fn canonical_reason(code: u16) -> Option<&'static str> {
         403 => "Forbidden",
         404 => "Not Found",
         405 => "Method Not Allowed",
+        406 => "Not Acceptable",
         408 => "Request Timeout",
         410 => "Gone",
+        413 => "Content Too Large",
         416 => "Range Not Satisfiable",
+        424 => "Failed Dependency",
         429 => "Too Many Requests",
         431 => "Request Header Fields Too Large",
         500 => "Internal Server Error",

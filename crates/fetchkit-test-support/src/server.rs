@@ -11,14 +11,18 @@ use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _, BufWriter};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 
+use crate::handler::{Handler, HandlerReply};
 use crate::request::{RecordedRequest, path_of};
 use crate::resource::{Reply, Resource};
-use crate::response::{Ending, Response, bad_request, plan};
+use crate::response::{Ending, Response, bad_request, handler_response, plan};
 
 /// Requests with larger heads are answered with 431 and the connection is closed; no client
 /// under test sends anything near this.
 const MAX_HEAD: usize = 64 * 1024;
 const MAX_HEADERS: usize = 64;
+/// Request bodies with a larger `Content-Length` are answered with 413 and the connection is
+/// closed; the API bodies clients send are a few hundred bytes.
+const MAX_BODY: u64 = 1024 * 1024;
 /// Small pieces (heads, chunk framing, short bodies) are coalesced up to this size so a response
 /// leaves in few segments; larger slices bypass the buffer and go straight to the socket.
 const WRITE_BUFFER: usize = 64 * 1024;
@@ -39,7 +43,17 @@ pub struct FaultServer {
 #[derive(Debug, Default)]
 struct State {
     routes: HashMap<String, Route>,
+    /// Path prefixes and their handlers, consulted when no exact route matches.
+    handlers: Vec<(String, Handler)>,
     requests: Vec<RecordedRequest>,
+}
+
+/// Where one request goes, decided under the lock and carried out without it.
+#[derive(Debug)]
+enum Routed {
+    Resource(Resource, Reply),
+    Handler(Handler),
+    Unrouted,
 }
 
 #[derive(Debug)]
@@ -112,6 +126,25 @@ impl FaultServer {
         );
     }
 
+    /// Answers every request whose path (without query) starts with `prefix` by calling
+    /// `handler`, replacing any handler already registered for that exact prefix.
+    ///
+    /// Exact [`route`](Self::route)s take precedence; among prefixes the longest match wins. The
+    /// handler runs on the server thread, one request at a time, after the request has been
+    /// recorded; it must not block. A panic in it is answered with a 500 that names the panic.
+    pub fn handle(
+        &self,
+        prefix: &str,
+        handler: impl Fn(&RecordedRequest) -> HandlerReply + Send + Sync + 'static,
+    ) {
+        let handler = Handler(Arc::new(handler));
+        let mut state = self.lock();
+        match state.handlers.iter_mut().find(|(p, _)| p == prefix) {
+            Some((_, existing)) => *existing = handler,
+            None => state.handlers.push((prefix.to_owned(), handler)),
+        }
+    }
+
     /// Every request received so far, in arrival order.
     pub fn requests(&self) -> Vec<RecordedRequest> {
         self.lock().requests.clone()
@@ -138,9 +171,12 @@ impl fmt::Debug for FaultServer {
         let state = self.lock();
         let mut routes: Vec<&str> = state.routes.keys().map(String::as_str).collect();
         routes.sort_unstable();
+        let mut handlers: Vec<&str> = state.handlers.iter().map(|(p, _)| p.as_str()).collect();
+        handlers.sort_unstable();
         f.debug_struct("FaultServer")
             .field("addr", &self.addr)
             .field("routes", &routes)
+            .field("handlers", &handlers)
             .field("requests", &state.requests.len())
             .finish_non_exhaustive()
     }
@@ -201,20 +237,17 @@ async fn serve(mut stream: TcpStream, state: &Mutex<State>) -> io::Result<()> {
             let mut state = state.lock().unwrap_or_else(PoisonError::into_inner);
             // Recorded before replying, so a test sees requests whose replies stall.
             state.requests.push(request.clone());
-            state.routes.get_mut(request.path()).map(|route| {
-                let reply = route
-                    .resource
-                    .script
-                    .get(route.served)
-                    .cloned()
-                    .unwrap_or(Reply::Ok);
-                route.served += 1;
-                (route.resource.clone(), reply)
-            })
+            route(&mut state, request.path())
         };
         let (response, ending) = match &routed {
-            Some((resource, reply)) => plan(Some(resource), reply, &request, close),
-            None => plan(None, &Reply::Ok, &request, close),
+            Routed::Resource(resource, reply) => plan(Some(resource), reply, &request, close),
+            // Called without the lock, so a handler may take locks of its own freely.
+            Routed::Handler(handler) => {
+                let head_only = request.method.eq_ignore_ascii_case("HEAD");
+                let reply = handler.call(&request);
+                (handler_response(&reply, head_only, close), Ending::Complete)
+            }
+            Routed::Unrouted => plan(None, &Reply::Ok, &request, close),
         };
         match ending {
             Ending::Complete => {
@@ -241,6 +274,29 @@ async fn serve(mut stream: TcpStream, state: &Mutex<State>) -> io::Result<()> {
             Ending::StallBeforeHeaders => return wait_for_client_close(&mut stream).await,
         }
     }
+}
+
+/// An exact route first (advancing its script), else the handler with the longest matching
+/// prefix.
+fn route(state: &mut State, path: &str) -> Routed {
+    if let Some(route) = state.routes.get_mut(path) {
+        let reply = route
+            .resource
+            .script
+            .get(route.served)
+            .cloned()
+            .unwrap_or(Reply::Ok);
+        route.served += 1;
+        return Routed::Resource(route.resource.clone(), reply);
+    }
+    state
+        .handlers
+        .iter()
+        .filter(|(prefix, _)| path.starts_with(prefix.as_str()))
+        .max_by_key(|(prefix, _)| prefix.len())
+        .map_or(Routed::Unrouted, |(_, handler)| {
+            Routed::Handler(handler.clone())
+        })
 }
 
 #[derive(Debug)]
@@ -272,12 +328,13 @@ async fn read_request(stream: &mut TcpStream, buf: &mut BytesMut) -> io::Result<
                                 )
                             })
                             .collect(),
+                        body: Vec::new(),
                     };
                     let http10 = parsed.version == Some(0);
                     buf.advance(head_len);
                     let close = wants_close(&request, http10);
-                    // Request bodies are not used by any client under test; a chunked one is
-                    // not worth parsing, so it ends the connection instead of desynchronising it.
+                    // No client under test sends a chunked request body; one is not worth
+                    // parsing, so it ends the connection instead of desynchronising it.
                     if request.header("Transfer-Encoding").is_some() {
                         return Ok(Read::Request(request, true));
                     }
@@ -285,7 +342,11 @@ async fn read_request(stream: &mut TcpStream, buf: &mut BytesMut) -> io::Result<
                         .header("Content-Length")
                         .and_then(|v| v.trim().parse::<u64>().ok())
                         .unwrap_or(0);
-                    skip_body(stream, buf, length).await?;
+                    if length > MAX_BODY {
+                        return Ok(Read::Bad(413));
+                    }
+                    let mut request = request;
+                    request.body = read_body(stream, buf, length).await?;
                     return Ok(Read::Request(request, close));
                 }
                 Ok(httparse::Status::Partial) => {}
@@ -318,21 +379,15 @@ fn wants_close(request: &RecordedRequest, http10: bool) -> bool {
     }
 }
 
-async fn skip_body(stream: &mut TcpStream, buf: &mut BytesMut, length: u64) -> io::Result<()> {
-    let mut remaining = length;
-    loop {
-        let take = usize::try_from(remaining)
-            .unwrap_or(usize::MAX)
-            .min(buf.len());
-        buf.advance(take);
-        remaining -= take as u64;
-        if remaining == 0 {
-            return Ok(());
-        }
+/// Reads exactly `length` (at most [`MAX_BODY`]) body bytes, starting with what is buffered.
+async fn read_body(stream: &mut TcpStream, buf: &mut BytesMut, length: u64) -> io::Result<Vec<u8>> {
+    let length = usize::try_from(length).expect("MAX_BODY fits in usize");
+    while buf.len() < length {
         if stream.read_buf(buf).await? == 0 {
             return Err(io::ErrorKind::UnexpectedEof.into());
         }
     }
+    Ok(buf.split_to(length).to_vec())
 }
 
 /// Writes the head and the body, or only the first `limit` body bytes (without the chunked

@@ -14,6 +14,8 @@ const SAFETY_TIMEOUT: Duration = Duration::from_secs(20);
 #[derive(Debug)]
 pub(crate) struct Conn {
     reader: BufReader<TcpStream>,
+    /// The `Host` header sent with every request.
+    host: String,
 }
 
 #[derive(Debug)]
@@ -57,7 +59,16 @@ impl Conn {
         stream.set_read_timeout(Some(SAFETY_TIMEOUT)).unwrap();
         Conn {
             reader: BufReader::new(stream),
+            host: "127.0.0.1".to_owned(),
         }
+    }
+
+    /// A connection whose requests say `Host: 127.0.0.1:PORT`, as a client given the server's
+    /// URL sends it (and signs it, for Hawk).
+    pub(crate) fn open_with_port(server: &FaultServer) -> Conn {
+        let mut conn = Conn::open(server);
+        conn.host = server.addr().to_string();
+        conn
     }
 
     pub(crate) fn set_read_timeout(&self, timeout: Duration) {
@@ -68,14 +79,30 @@ impl Conn {
     }
 
     pub(crate) fn send(&mut self, method: &str, target: &str, headers: &[(&str, &str)]) {
-        let mut request = format!("{method} {target} HTTP/1.1\r\nHost: 127.0.0.1\r\n");
+        self.send_with_body(method, target, headers, None);
+    }
+
+    /// Sends a request; a body goes with its `Content-Length`.
+    pub(crate) fn send_with_body(
+        &mut self,
+        method: &str,
+        target: &str,
+        headers: &[(&str, &str)],
+        body: Option<&[u8]>,
+    ) {
+        let mut request = format!("{method} {target} HTTP/1.1\r\nHost: {}\r\n", self.host);
         for (name, value) in headers {
             request.push_str(&format!("{name}: {value}\r\n"));
         }
+        if let Some(body) = body {
+            request.push_str(&format!("Content-Length: {}\r\n", body.len()));
+        }
         request.push_str("\r\n");
+        let mut bytes = request.into_bytes();
+        bytes.extend_from_slice(body.unwrap_or_default());
         self.reader
             .get_mut()
-            .write_all(request.as_bytes())
+            .write_all(&bytes)
             .expect("send request");
     }
 
@@ -110,6 +137,14 @@ impl Conn {
     /// Reads the body as the head frames it: exactly Content-Length bytes, or valid chunks up to
     /// the terminator.
     pub(crate) fn read_body(&mut self, head: &Head) -> Vec<u8> {
+        if head.status == 204 || head.status == 304 {
+            assert!(
+                head.header("Content-Length").is_none(),
+                "a {} with Content-Length",
+                head.status
+            );
+            return Vec::new();
+        }
         if head.header("Transfer-Encoding") == Some("chunked") {
             assert!(
                 head.header("Content-Length").is_none(),
@@ -135,6 +170,19 @@ impl Conn {
         } else {
             self.read_body(&head)
         };
+        Response { head, body }
+    }
+
+    pub(crate) fn request_with_body(
+        &mut self,
+        method: &str,
+        target: &str,
+        headers: &[(&str, &str)],
+        body: &[u8],
+    ) -> Response {
+        self.send_with_body(method, target, headers, Some(body));
+        let head = self.read_head();
+        let body = self.read_body(&head);
         Response { head, body }
     }
 

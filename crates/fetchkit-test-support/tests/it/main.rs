@@ -1,6 +1,8 @@
 //! The fault server, checked with a plain blocking TCP client.
 
 mod client;
+mod handler;
+mod taskcluster;
 
 use std::io::{self, Read as _};
 use std::time::{Duration, Instant};
