@@ -142,7 +142,7 @@ impl Download {
 /// Shows a URL that could not be parsed without what may be secret: the query, the fragment,
 /// and any credentials (everything up to the *last* `@` of the authority, since a password may
 /// itself contain `@`).
-fn redact_unparsed(url: &str) -> String {
+pub(crate) fn redact_unparsed(url: &str) -> String {
     let shown = url.split(['?', '#']).next().unwrap_or_default();
     let Some((scheme, rest)) = shown.split_once("://") else {
         return shown.to_owned();

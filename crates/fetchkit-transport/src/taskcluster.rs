@@ -270,11 +270,7 @@ impl Taskcluster {
         builder: ClientBuilder,
     ) -> Result<Taskcluster, TaskclusterError> {
         let invalid = |reason: String| TaskclusterError::InvalidRootUrl {
-            input: root_url
-                .split(['?', '#'])
-                .next()
-                .unwrap_or_default()
-                .to_owned(),
+            input: crate::download::redact_unparsed(root_url),
             reason,
         };
         let mut parsed = Url::parse(root_url).map_err(|error| invalid(error.to_string()))?;
@@ -335,7 +331,8 @@ impl Taskcluster {
     /// `{root}/api/{service}/v1/{segments joined by /, each percent-encoded}`.
     pub(crate) fn endpoint(&self, service: &str, segments: &[&str]) -> Url {
         let mut url = self.root_url.clone();
-        let mut path = format!("{}/api/{service}/v1", url.path());
+        // A root URL without a path still has "/" as its path.
+        let mut path = format!("{}/api/{service}/v1", url.path().trim_end_matches('/'));
         for segment in segments {
             path.push('/');
             path.push_str(&encode_segment(segment));

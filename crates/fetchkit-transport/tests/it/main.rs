@@ -2,6 +2,7 @@
 
 mod download;
 mod resume;
+mod taskcluster;
 mod values;
 
 use std::future::Future;
