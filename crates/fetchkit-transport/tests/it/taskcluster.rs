@@ -204,7 +204,9 @@ async fn hashes_are_checked_as_the_service_defines() {
     let good_sha256 = good.iter().find(|(a, _)| a == "sha256").unwrap().1.clone();
     let good_sha512 = good.iter().find(|(a, _)| a == "sha512").unwrap().1.clone();
     let bad_sha512 = "0".repeat(128);
-    let cases: Vec<(&str, Vec<(String, String)>, &str)> = vec![
+    // (case, the hashes startDownload reports, what the outcome must say)
+    type Case<'a> = (&'a str, Vec<(String, String)>, &'a str);
+    let cases: Vec<Case<'_>> = vec![
         (
             "empty",
             vec![],
