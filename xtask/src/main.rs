@@ -3,6 +3,7 @@
 //! - `cargo xtask ci`: format check, clippy with `-D warnings`, all tests.
 //! - `cargo xtask bench NAME [FLAGS]`: benchmarks against peer tools on loopback.
 //! - `cargo xtask demo`: download a generated file from a loopback server with the release CLI.
+//! - `cargo xtask fuzz [TARGET] [--seconds N]`: run the parser fuzz targets in `fuzz/`, bounded.
 //!
 //! The tidy tests (`src/tidy.rs`) run as this crate's unit tests, inside `cargo test --workspace`.
 
@@ -12,6 +13,7 @@ mod bench;
 mod ci;
 mod demo;
 mod flags;
+mod fuzz;
 mod util;
 
 #[cfg(test)]
@@ -27,6 +29,8 @@ commands:
   bench download [--size-mib N] [--rounds N]
                          fetchkit download against curl, sha256sum and openssl on loopback nginx
   demo                   serve a generated 64 MiB file on loopback and download it with fetchkit
+  fuzz [TARGET] [--seconds N]
+                         run each fuzz target in fuzz/ (or just TARGET) for N seconds (default 30)
   help                   print this message";
 
 fn main() -> ExitCode {
@@ -54,12 +58,13 @@ fn run(args: Vec<String>) -> anyhow::Result<()> {
             flags::no_more(&rest, "demo")?;
             demo::run()
         }
+        Some("fuzz") => fuzz::run(&rest),
         None | Some("help" | "-h" | "--help") => {
             println!("{USAGE}");
             Ok(())
         }
         Some(other) => {
-            anyhow::bail!("unknown command `{other}`; known commands: ci, bench, demo, help")
+            anyhow::bail!("unknown command `{other}`; known commands: ci, bench, demo, fuzz, help")
         }
     }
 }
