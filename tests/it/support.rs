@@ -1,4 +1,5 @@
-//! The test context: a temporary folder, a fault server, and the binary run in between.
+//! The test context: a temporary folder, a server (a fault server or a fake Taskcluster), and
+//! the binary run in between.
 
 use std::io::Read as _;
 use std::path::{Path, PathBuf};
@@ -6,7 +7,7 @@ use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
-use fetchkit_test_support::{FaultServer, RecordedRequest, Resource};
+use fetchkit_test_support::{FakeTaskcluster, FaultServer, RecordedRequest, Resource};
 use sha2::{Digest as _, Sha256, Sha512};
 use tempfile::TempDir;
 
@@ -14,9 +15,14 @@ use tempfile::TempDir;
 /// must not hang the test run too.
 const DEADLINE: Duration = Duration::from_secs(60);
 
-/// Environment variables that would change what the binary does: logging and proxies.
+/// Environment variables that would change what the binary does: logging, proxies and
+/// Taskcluster settings.
 const CLEARED_ENV: &[&str] = &[
     "RUST_LOG",
+    "TASKCLUSTER_ROOT_URL",
+    "TASKCLUSTER_CLIENT_ID",
+    "TASKCLUSTER_ACCESS_TOKEN",
+    "TASKCLUSTER_CERTIFICATE",
     "HTTP_PROXY",
     "http_proxy",
     "HTTPS_PROXY",
@@ -28,17 +34,14 @@ const CLEARED_ENV: &[&str] = &[
 ];
 
 /// A folder the binary runs in and a server it downloads from.
-pub(crate) struct TestContext {
-    pub(crate) server: FaultServer,
+pub(crate) struct TestContext<S = FaultServer> {
+    pub(crate) server: S,
     pub(crate) dir: TempDir,
 }
 
 impl TestContext {
     pub(crate) fn new() -> TestContext {
-        TestContext {
-            server: FaultServer::start(),
-            dir: tempfile::tempdir().expect("create a temporary folder"),
-        }
+        TestContext::with_server(FaultServer::start())
     }
 
     /// Routes `resource` at `path` and returns its URL.
@@ -50,6 +53,29 @@ impl TestContext {
     /// The requests the server received for `path`.
     pub(crate) fn requests(&self, path: &str) -> Vec<RecordedRequest> {
         self.server.requests_to(path)
+    }
+
+    /// `fetchkit download URL -o out.bin EXTRA...`.
+    pub(crate) fn download(&self, url: &str, extra: &[&str]) -> Run {
+        let mut args = vec!["download", url, "-o", "out.bin"];
+        args.extend_from_slice(extra);
+        self.fetchkit(&args)
+    }
+}
+
+impl TestContext<FakeTaskcluster> {
+    /// A context whose server is a fake Taskcluster object service and queue.
+    pub(crate) fn taskcluster() -> TestContext<FakeTaskcluster> {
+        TestContext::with_server(FakeTaskcluster::start())
+    }
+}
+
+impl<S> TestContext<S> {
+    fn with_server(server: S) -> TestContext<S> {
+        TestContext {
+            server,
+            dir: tempfile::tempdir().expect("create a temporary folder"),
+        }
     }
 
     /// A path in the test folder.
@@ -72,9 +98,14 @@ impl TestContext {
         fetchkit_test_support::file_names(self.dir.path())
     }
 
-    /// Runs `fetchkit ARGS` in the test folder, without proxies or `RUST_LOG`, with retry
-    /// waits skipped.
+    /// Runs `fetchkit ARGS` in the test folder, without proxies, `RUST_LOG` or Taskcluster
+    /// settings, with retry waits skipped.
     pub(crate) fn fetchkit(&self, args: &[&str]) -> Run {
+        self.fetchkit_with_env(args, &[])
+    }
+
+    /// [`fetchkit`](Self::fetchkit) with the variables `env` set.
+    pub(crate) fn fetchkit_with_env(&self, args: &[&str], env: &[(&str, &str)]) -> Run {
         let mut command = Command::new(env!("CARGO_BIN_EXE_fetchkit"));
         command
             .args(args)
@@ -83,14 +114,8 @@ impl TestContext {
         for name in CLEARED_ENV {
             command.env_remove(name);
         }
+        command.envs(env.iter().copied());
         run(command, args)
-    }
-
-    /// `fetchkit download URL -o out.bin EXTRA...`.
-    pub(crate) fn download(&self, url: &str, extra: &[&str]) -> Run {
-        let mut args = vec!["download", url, "-o", "out.bin"];
-        args.extend_from_slice(extra);
-        self.fetchkit(&args)
     }
 }
 

@@ -1,14 +1,26 @@
 //! `cargo xtask ci`: the checks a change must pass, in order, stopping at the first failure.
+//!
+//! Format, clippy and the workspace's tests; then the published Taskcluster client against our
+//! fake services (`compat/`), so the fakes stay honest; then each fuzz target for a few seconds,
+//! so a parser that panics on some input fails the run.
 
 use std::time::Instant;
 
 use crate::util;
 
-const STEPS: &[(&str, &[&str])] = &[
-    ("format", &["fmt", "--all", "--", "--check"]),
-    (
-        "clippy",
-        &[
+/// Seconds each fuzz target runs in CI: enough to replay the seeds and the corpus and explore a
+/// little; longer runs are `cargo xtask fuzz --seconds N`.
+const FUZZ_SECONDS: &str = "10";
+
+/// The compatibility project: its own cargo root, its own lock file and target directory.
+pub(crate) const COMPAT_MANIFEST: &str = "compat/taskcluster-download/Cargo.toml";
+
+type Step = (&'static str, fn() -> anyhow::Result<()>);
+
+const STEPS: &[Step] = &[
+    ("format", || cargo(&["fmt", "--all", "--", "--check"])),
+    ("clippy", || {
+        cargo(&[
             "clippy",
             "--workspace",
             "--all-targets",
@@ -16,17 +28,21 @@ const STEPS: &[(&str, &[&str])] = &[
             "--",
             "-D",
             "warnings",
-        ],
-    ),
-    ("test", &["test", "--workspace", "--locked"]),
+        ])
+    }),
+    ("test", || cargo(&["test", "--workspace", "--locked"])),
+    ("compat", compat),
+    ("fuzz", || {
+        crate::fuzz::run(&["--seconds".to_owned(), FUZZ_SECONDS.to_owned()])
+    }),
 ];
 
 pub(crate) fn run() -> anyhow::Result<()> {
     let total = Instant::now();
-    for (index, (name, args)) in STEPS.iter().enumerate() {
+    for (index, (name, step)) in STEPS.iter().enumerate() {
         println!("==> ci step {}/{}: {name}", index + 1, STEPS.len());
         let started = Instant::now();
-        let result = util::run(util::cargo().args(*args));
+        let result = step();
         println!(
             "<== ci step {name}: {:.1} s",
             started.elapsed().as_secs_f64()
@@ -35,4 +51,13 @@ pub(crate) fn run() -> anyhow::Result<()> {
     }
     println!("ci passed in {:.1} s", total.elapsed().as_secs_f64());
     Ok(())
+}
+
+/// `cargo xtask compat`: the published `taskcluster-download` crate against `FakeTaskcluster`.
+pub(crate) fn compat() -> anyhow::Result<()> {
+    cargo(&["test", "--locked", "--manifest-path", COMPAT_MANIFEST])
+}
+
+fn cargo(args: &[&str]) -> anyhow::Result<()> {
+    util::run(util::cargo().args(args))
 }

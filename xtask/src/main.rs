@@ -1,6 +1,8 @@
 //! fetchkit's automation, reached through the `cargo xtask` alias.
 //!
-//! - `cargo xtask ci`: format check, clippy with `-D warnings`, all tests.
+//! - `cargo xtask ci`: format check, clippy with `-D warnings`, all tests, the compatibility
+//!   check, and a short run of every fuzz target.
+//! - `cargo xtask compat`: the published Taskcluster client against our fake services.
 //! - `cargo xtask bench NAME [FLAGS]`: benchmarks against peer tools on loopback.
 //! - `cargo xtask demo`: download a generated file from a loopback server with the release CLI.
 //! - `cargo xtask fuzz [TARGET] [--seconds N]`: run the parser fuzz targets in `fuzz/`, bounded.
@@ -25,7 +27,9 @@ const USAGE: &str = "\
 usage: cargo xtask <command>
 
 commands:
-  ci                     cargo fmt --check, cargo clippy -D warnings, cargo test (whole workspace)
+  ci                     cargo fmt --check, cargo clippy -D warnings, cargo test (whole workspace),
+                         compat, and every fuzz target for 10 s
+  compat                 the published taskcluster-download crate against our fake services
   bench download [--size-mib N] [--rounds N]
                          fetchkit download against curl, sha256sum and openssl on loopback nginx
   demo                   serve a generated 64 MiB file on loopback and download it with fetchkit
@@ -53,6 +57,10 @@ fn run(args: Vec<String>) -> anyhow::Result<()> {
             flags::no_more(&rest, "ci")?;
             ci::run()
         }
+        Some("compat") => {
+            flags::no_more(&rest, "compat")?;
+            ci::compat()
+        }
         Some("bench") => bench::run(rest),
         Some("demo") => {
             flags::no_more(&rest, "demo")?;
@@ -64,7 +72,9 @@ fn run(args: Vec<String>) -> anyhow::Result<()> {
             Ok(())
         }
         Some(other) => {
-            anyhow::bail!("unknown command `{other}`; known commands: ci, bench, demo, fuzz, help")
+            anyhow::bail!(
+                "unknown command `{other}`; known commands: ci, compat, bench, demo, fuzz, help"
+            )
         }
     }
 }

@@ -23,6 +23,34 @@ pub(crate) enum Command {
     /// With `-o -` the bytes go to stdout as they arrive: a failed check still exits non-zero,
     /// but the bytes already sent cannot be taken back.
     Download(DownloadArgs),
+
+    /// Taskcluster objects: data in a deployment's object service, verified against its hashes.
+    #[command(subcommand)]
+    Object(ObjectCommand),
+
+    /// Taskcluster task artifacts, resolved through the queue.
+    #[command(subcommand)]
+    Artifact(ArtifactCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum ObjectCommand {
+    /// Download one object to a file (or stdout), verified against the object's hashes.
+    ///
+    /// The object service names a URL and the object's hashes; the data is fetched, retried
+    /// and resumed like `fetchkit download`, and PATH is replaced only once every hash the
+    /// service gave matched.
+    Download(ObjectDownloadArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum ArtifactCommand {
+    /// Download one task artifact to a file (or stdout).
+    ///
+    /// The queue says how the artifact is stored: `object` artifacts are verified against the
+    /// object's hashes; `s3` and `reference` artifacts have no hashes, so their bytes are
+    /// checked for completeness only; an `error` artifact fails with the worker's reason.
+    Download(ArtifactDownloadArgs),
 }
 
 #[derive(Debug, Args)]
@@ -46,6 +74,13 @@ pub(crate) struct DownloadArgs {
     #[arg(long, value_name = "BYTES")]
     pub(crate) size: Option<u64>,
 
+    #[command(flatten)]
+    pub(crate) transfer: TransferArgs,
+}
+
+/// How a transfer is carried out and reported, the same for every command that downloads.
+#[derive(Debug, Args)]
+pub(crate) struct TransferArgs {
     /// Retries after the first attempt for transient failures (5xx, resets, stalls).
     #[arg(long, value_name = "N", default_value_t = 5)]
     pub(crate) retries: u32,
@@ -63,12 +98,69 @@ pub(crate) struct DownloadArgs {
     pub(crate) quiet: bool,
 }
 
+#[derive(Debug, Args)]
+pub(crate) struct ObjectDownloadArgs {
+    /// The object's name.
+    pub(crate) name: String,
+
+    /// Where to write the data; `-` streams to stdout (write `./-` for a file named `-`).
+    #[arg(short, long, value_name = "PATH")]
+    pub(crate) output: PathBuf,
+
+    #[command(flatten)]
+    pub(crate) deployment: DeploymentArgs,
+
+    #[command(flatten)]
+    pub(crate) transfer: TransferArgs,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ArtifactDownloadArgs {
+    /// The task whose artifact to download.
+    pub(crate) task_id: String,
+
+    /// The artifact's name, such as `public/build/target.tar.gz`.
+    pub(crate) name: String,
+
+    /// The run whose artifact to download; the task's latest run when not given.
+    #[arg(long, value_name = "N")]
+    pub(crate) run_id: Option<u32>,
+
+    /// Where to write the data; `-` streams to stdout (write `./-` for a file named `-`).
+    #[arg(short, long, value_name = "PATH")]
+    pub(crate) output: PathBuf,
+
+    /// Refuse `reference` artifacts, whose URL the task chose and which may point anywhere.
+    #[arg(long)]
+    pub(crate) no_reference: bool,
+
+    #[command(flatten)]
+    pub(crate) deployment: DeploymentArgs,
+
+    #[command(flatten)]
+    pub(crate) transfer: TransferArgs,
+}
+
+/// Which Taskcluster deployment to talk to. Credentials come only from the environment
+/// (`TASKCLUSTER_CLIENT_ID`, `TASKCLUSTER_ACCESS_TOKEN`, `TASKCLUSTER_CERTIFICATE`), never
+/// from flags, which other users can read in the process list.
+#[derive(Debug, Args)]
+pub(crate) struct DeploymentArgs {
+    /// The deployment's root URL, such as `https://tc.example.com`; defaults to
+    /// `TASKCLUSTER_ROOT_URL`.
+    #[arg(long, value_name = "URL")]
+    pub(crate) root_url: Option<String>,
+}
+
 impl Cli {
     /// Whether the command asked for errors only.
     pub(crate) fn quiet(&self) -> bool {
-        match &self.command {
-            Command::Download(args) => args.quiet,
-        }
+        let transfer = match &self.command {
+            Command::Download(args) => &args.transfer,
+            Command::Object(ObjectCommand::Download(args)) => &args.transfer,
+            Command::Artifact(ArtifactCommand::Download(args)) => &args.transfer,
+        };
+        transfer.quiet
     }
 }
 

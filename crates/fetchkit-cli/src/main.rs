@@ -18,12 +18,14 @@ mod logging;
 mod progress;
 mod sleeper;
 mod stdout;
+mod taskcluster;
+mod transfer;
 
 use std::process::ExitCode;
 
 use clap::Parser as _;
 
-use crate::cli::{Cli, Command};
+use crate::cli::{ArtifactCommand, Cli, Command, ObjectCommand};
 
 // Downloads churn through large buffers; glibc returns them to the kernel and takes them back,
 // paying a page fault per 4 KiB each time. mimalloc keeps them.
@@ -36,6 +38,8 @@ async fn main() -> ExitCode {
     logging::init(cli.quiet());
     let result = match cli.command {
         Command::Download(args) => download::run(args).await,
+        Command::Object(ObjectCommand::Download(args)) => taskcluster::object(args).await,
+        Command::Artifact(ArtifactCommand::Download(args)) => taskcluster::artifact(args).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -351,22 +351,29 @@ impl Taskcluster {
         url: Url,
         body: Option<&Value>,
     ) -> Result<Value, TaskclusterError> {
-        let authorization = match &self.credentials {
-            Some(credentials) => Some(credentials.hawk_header(method.as_str(), &url).map_err(
-                |reason| TaskclusterError::InvalidCredentials {
+        // Each attempt is signed afresh: a Hawk header carries a timestamp and a nonce, and a
+        // retry that reused the first attempt's would be refused once the service's clock-skew
+        // window (15 minutes) has passed. Signing once up front turns bad credentials into an
+        // error before any request.
+        let sign = || match &self.credentials {
+            Some(credentials) => credentials
+                .hawk_header(method.as_str(), &url)
+                .map(Some)
+                .map_err(|reason| TaskclusterError::InvalidCredentials {
                     client_id: credentials.client_id.clone(),
                     reason,
-                },
-            )?),
-            None => None,
+                }),
+            None => Ok(None),
         };
+        sign()?;
         let attempt = |_| {
             let mut request = self
                 .strict
                 .http
                 .request(method.clone(), url.clone())
                 .header(reqwest::header::ACCEPT, "application/json");
-            if let Some(authorization) = &authorization {
+            // Signing succeeded above with the same inputs; it cannot fail now.
+            if let Ok(Some(authorization)) = sign() {
                 request = request.header(reqwest::header::AUTHORIZATION, authorization);
             }
             request = match body {
