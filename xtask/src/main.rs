@@ -6,6 +6,9 @@
 //! - `cargo xtask bench NAME [FLAGS]`: benchmarks against peer tools on loopback.
 //! - `cargo xtask demo`: download a generated file from a loopback server with the release CLI.
 //! - `cargo xtask fuzz [TARGET] [--seconds N]`: run the parser fuzz targets in `fuzz/`, bounded.
+//! - `cargo xtask gen-dump --crates N --versions-per-crate M --schema old|new -o FILE`: write a
+//!   synthetic registry database dump (`.tar.gz`) in the real layout, for lister tests and
+//!   benchmarks.
 //!
 //! The tidy tests (`src/tidy.rs`) run as this crate's unit tests, inside `cargo test --workspace`.
 
@@ -16,6 +19,7 @@ mod ci;
 mod demo;
 mod flags;
 mod fuzz;
+mod gen_dump;
 mod util;
 
 #[cfg(test)]
@@ -35,6 +39,11 @@ commands:
   demo                   serve a generated 64 MiB file on loopback and download it with fetchkit
   fuzz [TARGET] [--seconds N]
                          run each fuzz target in fuzz/ (or just TARGET) for N seconds (default 30)
+  gen-dump --crates N --versions-per-crate M --schema old|new -o FILE [--seed S]
+           [--timestamp RFC3339]
+                         write a synthetic registry database dump (.tar.gz) in the real layout:
+                         dated folder, metadata.json, data/*.csv in export order; same seed,
+                         same bytes
   help                   print this message";
 
 fn main() -> ExitCode {
@@ -67,13 +76,15 @@ fn run(args: Vec<String>) -> anyhow::Result<()> {
             demo::run()
         }
         Some("fuzz") => fuzz::run(&rest),
+        Some("gen-dump") => gen_dump::run(&rest),
         None | Some("help" | "-h" | "--help") => {
             println!("{USAGE}");
             Ok(())
         }
         Some(other) => {
             anyhow::bail!(
-                "unknown command `{other}`; known commands: ci, compat, bench, demo, fuzz, help"
+                "unknown command `{other}`; known commands: ci, compat, bench, demo, fuzz, gen-dump, \
+                 help"
             )
         }
     }
