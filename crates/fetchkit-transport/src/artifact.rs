@@ -20,7 +20,7 @@ use url::Url;
 
 use crate::download_with_factory as transfer;
 use crate::object::{Delivered, fetch};
-use crate::taskcluster::{Credentials, Taskcluster, TaskclusterError};
+use crate::taskcluster::{Answer, Credentials, Taskcluster, TaskclusterError};
 use crate::{Download, RedactedUrl};
 
 /// Downloads an artifact into a fresh `Vec`; returns it with the content type. `run_id`
@@ -98,17 +98,13 @@ pub async fn download_artifact_with_factory<F: AsyncWriterFactory>(
     let answer = client
         .call(retry, Method::GET, "queue", operation, url, None)
         .await?;
-    let invalid = |detail: String| TaskclusterError::InvalidResponse {
+    let answer = Answer {
+        value: &answer,
         service: "queue",
         operation,
-        detail,
     };
-    let text = |field: &str| {
-        answer
-            .get(field)
-            .and_then(Value::as_str)
-            .ok_or_else(|| invalid(format!("no {field:?} string")))
-    };
+    let invalid = |detail: String| answer.invalid(detail);
+    let text = |field: &str| answer.text(field);
     match text("storageType")? {
         storage @ ("s3" | "reference") => {
             let url = Url::parse(text("url")?).map_err(|error| invalid(format!("url: {error}")))?;
@@ -131,6 +127,7 @@ pub async fn download_artifact_with_factory<F: AsyncWriterFactory>(
         "object" => {
             let object_name = text("name")?;
             let credentials = answer
+                .value
                 .get("credentials")
                 .ok_or_else(|| invalid("no \"credentials\"".into()))?;
             let credentials = temporary_credentials(credentials).map_err(invalid)?;

@@ -21,7 +21,7 @@ use time::format_description::well_known::Rfc3339;
 use url::Url;
 
 use crate::download_with_factory as transfer;
-use crate::taskcluster::{Taskcluster, TaskclusterError};
+use crate::taskcluster::{Answer, Taskcluster, TaskclusterError};
 use crate::{Download, Downloaded, Renew, RenewError, Sha256Digest, Sha512Digest};
 
 /// The content type reported when the data response has none, as Taskcluster's clients do.
@@ -173,30 +173,20 @@ async fn start_download(
 }
 
 fn parse_offer(name: &str, answer: &Value, allow_simple: bool) -> Result<Offer, TaskclusterError> {
-    let invalid = |detail: String| TaskclusterError::InvalidResponse {
+    let answer = Answer {
+        value: answer,
         service: "object",
         operation: "startDownload",
-        detail,
     };
-    let text = |field: &str| {
-        answer
-            .get(field)
-            .and_then(Value::as_str)
-            .ok_or_else(|| invalid(format!("no {field:?} string")))
-    };
-    let parse_url = |field: &str| {
-        let value = text(field)?;
-        let url = Url::parse(value).map_err(|error| invalid(format!("{field}: {error}")))?;
-        match url.scheme() {
-            "http" | "https" => Ok(url),
-            other => Err(invalid(format!("{field}: unsupported scheme {other:?}"))),
-        }
-    };
+    let invalid = |detail: String| answer.invalid(detail);
+    let text = |field: &str| answer.text(field);
+    let parse_url = |field: &str| answer.url(field);
     match text("method")? {
         "getUrl" => {
             let expires = OffsetDateTime::parse(text("expires")?, &Rfc3339)
                 .map_err(|error| invalid(format!("expires: {error}")))?;
             let hashes = answer
+                .value
                 .get("hashes")
                 .and_then(Value::as_object)
                 .ok_or_else(|| invalid("no \"hashes\" object".into()))?;

@@ -425,6 +425,41 @@ impl Taskcluster {
     }
 }
 
+/// An API answer being read: field access whose errors name the service and operation.
+pub(crate) struct Answer<'a> {
+    pub(crate) value: &'a Value,
+    pub(crate) service: &'static str,
+    pub(crate) operation: &'static str,
+}
+
+impl<'a> Answer<'a> {
+    pub(crate) fn invalid(&self, detail: String) -> TaskclusterError {
+        TaskclusterError::InvalidResponse {
+            service: self.service,
+            operation: self.operation,
+            detail,
+        }
+    }
+
+    /// A required string field.
+    pub(crate) fn text(&self, field: &str) -> Result<&'a str, TaskclusterError> {
+        self.value
+            .get(field)
+            .and_then(Value::as_str)
+            .ok_or_else(|| self.invalid(format!("no {field:?} string")))
+    }
+
+    /// A required http or https URL field.
+    pub(crate) fn url(&self, field: &str) -> Result<Url, TaskclusterError> {
+        let url = Url::parse(self.text(field)?)
+            .map_err(|error| self.invalid(format!("{field}: {error}")))?;
+        match url.scheme() {
+            "http" | "https" => Ok(url),
+            other => Err(self.invalid(format!("{field}: unsupported scheme {other:?}"))),
+        }
+    }
+}
+
 /// One failed API attempt.
 #[derive(Debug)]
 struct ApiFailure {
