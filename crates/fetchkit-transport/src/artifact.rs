@@ -16,7 +16,6 @@ use std::path::Path;
 use fetchkit_retry::{AsyncWriterFactory, AtomicFile, Retry, SliceFactory};
 use reqwest::Method;
 use serde_json::Value;
-use url::Url;
 
 use crate::download_with_factory as transfer;
 use crate::object::{Delivered, fetch};
@@ -107,13 +106,7 @@ pub async fn download_artifact_with_factory<F: AsyncWriterFactory>(
     let text = |field: &str| answer.text(field);
     match text("storageType")? {
         storage @ ("s3" | "reference") => {
-            let url = Url::parse(text("url")?).map_err(|error| invalid(format!("url: {error}")))?;
-            if !matches!(url.scheme(), "http" | "https") {
-                return Err(invalid(format!(
-                    "url: unsupported scheme {:?}",
-                    url.scheme()
-                )));
-            }
+            let url = answer.url("url")?;
             if storage == "reference" && client.refuse_references {
                 return Err(TaskclusterError::ReferenceRefused {
                     task_id: task_id.to_owned(),
