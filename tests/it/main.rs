@@ -4,5 +4,6 @@
 //! `FETCHKIT_TEST_NO_SLEEP` knob, so no test sleeps.
 
 mod download;
+mod list;
 mod support;
 mod taskcluster;

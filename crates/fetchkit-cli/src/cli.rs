@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 use fetchkit::transport::{Sha256Digest, Sha512Digest};
 
 /// fetchkit: robust package downloads, resumed when interrupted, verified before they count.
@@ -31,6 +31,68 @@ pub(crate) enum Command {
     /// Taskcluster task artifacts, resolved through the queue.
     #[command(subcommand)]
     Artifact(ArtifactCommand),
+
+    /// List what a registry holds, from its database dump.
+    #[command(subcommand)]
+    List(ListCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum ListCommand {
+    /// List crates and their versions from a crates.io-style database dump, incrementally.
+    ///
+    /// With `--state`, only crates updated since the dump the last complete run listed (minus
+    /// `--overlap`) are listed, and the state is advanced only once the output is completely
+    /// written: a failed run leaves it as it was, so the next run lists those crates again.
+    Crates(ListCratesArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ListCratesArgs {
+    /// The dump (`db-dump.tar.gz`): an http or https URL, or a local file.
+    #[arg(long, value_name = "PATH_OR_URL")]
+    pub(crate) dump: String,
+
+    /// The state file of incremental runs: read before listing (a missing file is a first
+    /// run), replaced once the output is written.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) state: Option<PathBuf>,
+
+    /// Crates updated up to this long before the last listed dump are listed again: `1h`,
+    /// `30m`, `90s`, `2d` or `0` [default: 1h].
+    #[arg(long, value_name = "DURATION", value_parser = duration)]
+    pub(crate) overlap: Option<Duration>,
+
+    /// The crate files' URL template (`{crate}`, `{version}`, `{prefix}`, `{lowerprefix}`,
+    /// `{sha256-checksum}`); derived from a dump URL when not given.
+    #[arg(long, value_name = "TEMPLATE")]
+    pub(crate) crate_file_template: Option<String>,
+
+    /// The origins' URL template (`{crate}`); derived from a dump URL when not given.
+    #[arg(long, value_name = "TEMPLATE")]
+    pub(crate) origin_template: Option<String>,
+
+    /// What each output line is: an origin object, or a page (the JSON array of a crate's
+    /// version lines).
+    #[arg(long, value_enum, default_value_t = ListFormat::Jsonl)]
+    pub(crate) format: ListFormat,
+
+    /// Where to write the listing, replaced atomically once complete; stdout when not given
+    /// (or `-`).
+    #[arg(short, long, value_name = "FILE")]
+    pub(crate) output: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub(crate) transfer: TransferArgs,
+}
+
+/// The output format of `fetchkit list crates`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum ListFormat {
+    /// One origin object per line.
+    Jsonl,
+    /// One page (the JSON array of a crate's version lines) per line.
+    Pages,
 }
 
 #[derive(Debug, Subcommand)]
@@ -159,6 +221,7 @@ impl Cli {
             Command::Download(args) => &args.transfer,
             Command::Object(ObjectCommand::Download(args)) => &args.transfer,
             Command::Artifact(ArtifactCommand::Download(args)) => &args.transfer,
+            Command::List(ListCommand::Crates(args)) => &args.transfer,
         };
         transfer.quiet
     }
@@ -174,6 +237,33 @@ fn seconds(text: &str) -> Result<Duration, String> {
     }
     // Rejects NaN, infinity and values too large for a `Duration`.
     Duration::try_from_secs_f64(value).map_err(|_| invalid())
+}
+
+/// A whole number of seconds, minutes, hours or days: `90s`, `30m`, `1h`, `2d`, or `0`.
+fn duration(text: &str) -> Result<Duration, String> {
+    let invalid = || format!("expected a duration like 1h, 30m, 90s or 0, got {text:?}");
+    if text == "0" {
+        return Ok(Duration::ZERO);
+    }
+    let (number, unit) = match text.char_indices().last() {
+        Some((at, unit)) => (&text[..at], unit),
+        None => return Err(invalid()),
+    };
+    let unit: u64 = match unit {
+        's' => 1,
+        'm' => 60,
+        'h' => 3600,
+        'd' => 86400,
+        _ => return Err(invalid()),
+    };
+    if number.is_empty() || !number.bytes().all(|byte| byte.is_ascii_digit()) {
+        return Err(invalid());
+    }
+    let number: u64 = number.parse().map_err(|_| invalid())?;
+    number
+        .checked_mul(unit)
+        .map(Duration::from_secs)
+        .ok_or_else(invalid)
 }
 
 #[cfg(test)]
@@ -198,6 +288,40 @@ mod tests {
         check("1e300", None);
         check("", None);
         check("10s", None);
+    }
+
+    #[track_caller]
+    fn check_duration(text: &str, expected: Option<u64>) {
+        assert_eq!(
+            duration(text).ok(),
+            expected.map(Duration::from_secs),
+            "{text:?}"
+        );
+    }
+
+    #[test]
+    fn duration_parse() {
+        check_duration("0", Some(0));
+        check_duration("0s", Some(0));
+        check_duration("90s", Some(90));
+        check_duration("30m", Some(1800));
+        check_duration("1h", Some(3600));
+        check_duration("2d", Some(172_800));
+        check_duration("", None);
+        check_duration("h", None);
+        check_duration("1", None);
+        check_duration("10", None);
+        check_duration("1.5h", None);
+        check_duration("-1h", None);
+        check_duration("+1h", None);
+        check_duration("1 h", None);
+        check_duration(" 1h", None);
+        check_duration("1H", None);
+        check_duration("1w", None);
+        check_duration("1hé", None);
+        check_duration("é", None);
+        check_duration("99999999999999999999s", None);
+        check_duration("999999999999999999d", None);
     }
 
     #[test]

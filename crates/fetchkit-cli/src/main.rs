@@ -6,14 +6,15 @@
 //! codes: 0 when everything asked for was done and verified, 1 when it failed (one line on
 //! stderr: `error: ...`), 2 for usage errors (clap's message).
 //!
-//! Streams: data goes to stdout (only with `-o -`), everything meant for people (progress bar,
-//! warnings, the summary, errors) goes to stderr.
+//! Streams: data goes to stdout (a download only with `-o -`, a listing without `-o`),
+//! everything meant for people (progress bar, warnings, the summary, errors) goes to stderr.
 
 // The CLI is the one place in fetchkit that prints: data to stdout, messages to stderr.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 mod cli;
 mod download;
+mod list;
 mod logging;
 mod progress;
 mod sleeper;
@@ -25,7 +26,7 @@ use std::process::ExitCode;
 
 use clap::Parser as _;
 
-use crate::cli::{ArtifactCommand, Cli, Command, ObjectCommand};
+use crate::cli::{ArtifactCommand, Cli, Command, ListCommand, ObjectCommand};
 
 // Downloads churn through large buffers; glibc returns them to the kernel and takes them back,
 // paying a page fault per 4 KiB each time. mimalloc keeps them.
@@ -40,6 +41,7 @@ async fn main() -> ExitCode {
         Command::Download(args) => download::run(args).await,
         Command::Object(ObjectCommand::Download(args)) => taskcluster::object(args).await,
         Command::Artifact(ArtifactCommand::Download(args)) => taskcluster::artifact(args).await,
+        Command::List(ListCommand::Crates(args)) => list::crates(args).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
