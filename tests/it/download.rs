@@ -692,3 +692,28 @@ fn version_and_help() {
     }
     assert_eq!(cx.fetchkit(&[]).code, Some(2));
 }
+
+#[cfg(unix)]
+#[test]
+fn a_device_destination_is_written_in_place_not_replaced() {
+    use std::os::unix::fs::FileTypeExt;
+    // Regression: `-o /dev/null` once renamed a temp file over the device node.
+    let data = data();
+    let cx = TestContext::new();
+    let url = cx.serve("/file", Resource::new(data.clone()));
+    let run = cx.fetchkit(&[
+        "download",
+        &url,
+        "-o",
+        "/dev/null",
+        "--sha256",
+        &sha256_hex(&data),
+    ]);
+    let summary = run.success();
+    assert!(
+        summary.starts_with("downloaded 300 KiB to /dev/null in "),
+        "{run}"
+    );
+    let kind = std::fs::metadata("/dev/null").unwrap().file_type();
+    assert!(kind.is_char_device(), "/dev/null is no longer a device");
+}

@@ -225,3 +225,15 @@ fn overlap_is_checked_by_the_command_line() {
     assert!(stderr.contains("expected a duration like 1h"), "{run}");
     assert!(run.stdout.is_empty(), "{run}");
 }
+
+#[cfg(unix)]
+#[test]
+fn a_device_output_is_written_in_place_not_replaced() {
+    use std::os::unix::fs::FileTypeExt;
+    // Regression: `-o /dev/null` once renamed a temp file over the device node.
+    let context = TestContext::new();
+    let run = list(&context, &dump(0), &["-o", "/dev/null", "--quiet"]);
+    assert_eq!(run.code, Some(0), "{run}");
+    let kind = std::fs::metadata("/dev/null").unwrap().file_type();
+    assert!(kind.is_char_device(), "/dev/null is no longer a device");
+}

@@ -3,6 +3,7 @@
 use std::sync::Arc;
 use std::time::Instant;
 
+use anyhow::Context as _;
 use fetchkit::transport::{Download, download_to_file, download_with_factory};
 
 use crate::cli::DownloadArgs;
@@ -39,6 +40,12 @@ pub(crate) async fn run(args: DownloadArgs) -> anyhow::Result<()> {
             download_with_factory(&client, &retry, &download, &mut StdoutFactory::new()).await
         }
         Destination::File(path) => download_to_file(&client, &retry, &download, path).await,
+        Destination::Stream(path) => {
+            let mut factory = StdoutFactory::open(path)
+                .await
+                .with_context(|| format!("{}: cannot open for writing", path.display()))?;
+            download_with_factory(&client, &retry, &download, &mut factory).await
+        }
     };
     if let Some(bar) = &bar {
         bar.clear();

@@ -85,6 +85,17 @@ pub(crate) async fn crates(args: ListCratesArgs) -> anyhow::Result<()> {
                 .context("cannot write the listing to stdout")?;
         }
         Destination::File(path) => write_file(path, &listing, &templates, args.format)?,
+        // A device or pipe is written in place; there is nothing to replace atomically.
+        Destination::Stream(path) => {
+            let file = std::fs::OpenOptions::new()
+                .write(true)
+                .open(path)
+                .with_context(|| format!("{}: cannot open for writing", path.display()))?;
+            let mut out = BufWriter::new(file);
+            write_listing(&mut out, &listing, &templates, args.format)
+                .and_then(|()| out.flush())
+                .with_context(|| format!("cannot write the listing to {}", path.display()))?;
+        }
     }
     if let Some(path) = &args.state {
         let next = listing.next_state();

@@ -12,19 +12,36 @@ use std::task::{Context, Poll};
 use fetchkit::retry::AsyncWriterFactory;
 use tokio::io::{AsyncWrite, AsyncWriteExt as _};
 
-/// Writes every attempt to stdout, counting what went out.
-#[derive(Debug)]
+/// Writes every attempt to a stream (stdout, or a device or pipe named by `-o`), counting what
+/// went out.
 pub(crate) struct StdoutFactory {
-    stdout: tokio::io::Stdout,
+    stdout: Pin<Box<dyn AsyncWrite + Send>>,
     written: u64,
+}
+
+impl std::fmt::Debug for StdoutFactory {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StdoutFactory")
+            .field("written", &self.written)
+            .finish()
+    }
 }
 
 impl StdoutFactory {
     pub(crate) fn new() -> StdoutFactory {
         StdoutFactory {
-            stdout: tokio::io::stdout(),
+            stdout: Box::pin(tokio::io::stdout()),
             written: 0,
         }
+    }
+
+    /// Streams to an existing path that is not a regular file, opened for writing in place.
+    pub(crate) async fn open(path: &std::path::Path) -> io::Result<StdoutFactory> {
+        let file = tokio::fs::OpenOptions::new().write(true).open(path).await?;
+        Ok(StdoutFactory {
+            stdout: Box::pin(file),
+            written: 0,
+        })
     }
 }
 
@@ -72,7 +89,7 @@ impl AsyncWrite for StdoutWriter<'_> {
         data: &[u8],
     ) -> Poll<io::Result<usize>> {
         let factory = &mut *self.get_mut().factory;
-        let poll = Pin::new(&mut factory.stdout).poll_write(cx, data);
+        let poll = factory.stdout.as_mut().poll_write(cx, data);
         if let Poll::Ready(Ok(written)) = poll {
             factory.written += written as u64;
         }
@@ -80,7 +97,7 @@ impl AsyncWrite for StdoutWriter<'_> {
     }
 
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.get_mut().factory.stdout).poll_flush(cx)
+        self.get_mut().factory.stdout.as_mut().poll_flush(cx)
     }
 
     /// Ends an attempt, not the stream: stdout stays open for a resumed attempt.

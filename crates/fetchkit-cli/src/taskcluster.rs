@@ -138,6 +138,13 @@ async fn run(
             let mut factory = Counting::new(AtomicFile::new(path), bar.clone());
             source.fetch(&retry, &client, &mut factory).await
         }
+        Destination::Stream(path) => {
+            let stream = StdoutFactory::open(path)
+                .await
+                .map_err(|error| anyhow!("{}: cannot open for writing: {error}", path.display()))?;
+            let mut factory = Counting::new(stream, bar.clone());
+            source.fetch(&retry, &client, &mut factory).await
+        }
     };
     if let Some(bar) = &bar {
         bar.clear();

@@ -27,11 +27,14 @@ pub(crate) fn retry(args: &TransferArgs) -> Retry {
         .with_sleeper(Arc::new(AnnouncingSleeper::from_env()))
 }
 
-/// Where the data goes: a file replaced atomically, or stdout (`-o -`).
+/// Where the data goes: a file replaced atomically, stdout (`-o -`), or an existing path that
+/// is not a regular file (`/dev/null`, a named pipe), written in place as a stream: replacing a
+/// device node with a file would break the system, not write to the device.
 #[derive(Debug)]
 pub(crate) enum Destination {
     Stdout,
     File(PathBuf),
+    Stream(PathBuf),
 }
 
 impl Destination {
@@ -43,6 +46,9 @@ impl Destination {
         }
         if path.is_dir() {
             bail!("{}: is a folder, not a file", path.display());
+        }
+        if path.metadata().is_ok_and(|metadata| !metadata.is_file()) {
+            return Ok(Destination::Stream(path.to_owned()));
         }
         let parent = match path.parent() {
             Some(parent) if !parent.as_os_str().is_empty() => parent,
@@ -62,7 +68,7 @@ impl Destination {
     pub(crate) fn name(&self) -> String {
         match self {
             Destination::Stdout => "stdout".to_owned(),
-            Destination::File(path) => path.display().to_string(),
+            Destination::File(path) | Destination::Stream(path) => path.display().to_string(),
         }
     }
 }

@@ -258,3 +258,26 @@ async fn atomic_file_past_the_writeback_window_keeps_every_byte() {
     assert_eq!(written.len(), 48 << 20);
     assert!(written.chunks(1 << 20).all(|chunk| chunk == &block[..]));
 }
+
+#[cfg(unix)]
+#[tokio::test]
+async fn atomic_file_refuses_to_replace_what_is_not_a_regular_file() {
+    use std::os::unix::fs::FileTypeExt;
+    // Regression: `-o /dev/null` once renamed a temp file over the device node.
+    let dir = tempfile::tempdir().unwrap();
+    for target in [Path::new("/dev/null"), dir.path()] {
+        let mut factory = AtomicFile::new(target);
+        let error = factory.writer(None).await.unwrap_err();
+        let message = error.to_string();
+        assert!(
+            message.ends_with("is not a regular file; refusing to replace it"),
+            "{message}"
+        );
+    }
+    assert!(
+        std::fs::metadata("/dev/null")
+            .unwrap()
+            .file_type()
+            .is_char_device()
+    );
+}
