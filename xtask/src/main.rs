@@ -36,6 +36,9 @@ commands:
   compat                 the published taskcluster-download crate against our fake services
   bench download [--size-mib N] [--rounds N]
                          fetchkit download against curl, sha256sum and openssl on loopback nginx
+  bench lister [--crates N] [--versions-per-crate M] [--rounds N]
+                         fetchkit list crates against the inflate bound, the db-dump crate and
+                         Software Heritage's lister on a full-scale synthetic dump
   demo                   serve a generated 64 MiB file on loopback and download it with fetchkit
   fuzz [TARGET] [--seconds N]
                          run each fuzz target in fuzz/ (or just TARGET) for N seconds (default 30)

@@ -5,6 +5,7 @@
 //! and medians, and the machine description for `docs/benchmarks.md`.
 
 mod download;
+mod lister;
 
 use std::{
     fs,
@@ -20,7 +21,7 @@ use anyhow::{Context, bail, format_err};
 
 use crate::util;
 
-const BENCHES: &[&str] = &["download"];
+const BENCHES: &[&str] = &["download", "lister"];
 
 pub(crate) fn run(args: Vec<String>) -> anyhow::Result<()> {
     let mut args = args.into_iter();
@@ -28,6 +29,7 @@ pub(crate) fn run(args: Vec<String>) -> anyhow::Result<()> {
     let rest: Vec<String> = args.collect();
     match name.as_deref() {
         Some("download") => download::run(&rest),
+        Some("lister") => lister::run(&rest),
         Some(other) => bail!(
             "unknown bench `{other}`; known benches: {}",
             BENCHES.join(", ")
