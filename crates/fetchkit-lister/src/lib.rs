@@ -33,11 +33,10 @@
 //! - **A pure core.** Row parsing, grouping, version order, template expansion and state
 //!   decisions are plain functions over data; the IO around them is thin.
 //!
-//! Cost, measured on a synthetic dump of 200,000 crates and 2 million versions (650 MB of
-//! `crates.csv` and `versions.csv`, 250 MB compressed) on two cores: about 4 s and 540 MB peak
-//! RSS for a full listing, most of it the listing itself (about 250 bytes per version). Version
-//! rows are kept as compact records until the end, then each page is built once at its exact
-//! size.
+//! Cost: peak memory is about 250 bytes per version (under 600 MB for 2 million versions),
+//! most of it the listing itself; version rows are kept as compact records until the end, then
+//! each page is built once at its exact size. Time against the decompression bound and peer
+//! tools is measured by `cargo xtask bench lister` and recorded in `docs/benchmarks.md`.
 //!
 //! What it deliberately does not do: fetch crate files, read the registry's index, follow
 //! deletions beyond reporting them, or keep per-version state.
