@@ -39,7 +39,7 @@ pub(crate) enum Command {
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum ListCommand {
-    /// List crates and their versions from a crates.io-style database dump, incrementally.
+    /// List crates and their versions from a Rust registry database dump, incrementally.
     ///
     /// With `--state`, only crates updated since the dump the last complete run listed (minus
     /// `--overlap`) are listed, and the state is advanced only once the output is completely

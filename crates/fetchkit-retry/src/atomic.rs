@@ -105,16 +105,16 @@ impl AtomicFile {
         if self.temp.is_none() {
             // Renaming over a device node or a pipe would replace it with a plain file (think
             // of `/dev/null`): such destinations are written in place by the caller, not here.
-            if let Ok(metadata) = tokio::fs::metadata(&self.destination).await {
-                if !metadata.is_file() {
-                    return Err(io::Error::new(
-                        io::ErrorKind::InvalidInput,
-                        format!(
-                            "{} is not a regular file; refusing to replace it",
-                            self.destination.display()
-                        ),
-                    ));
-                }
+            if let Ok(metadata) = tokio::fs::metadata(&self.destination).await
+                && !metadata.is_file()
+            {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    format!(
+                        "{} is not a regular file; refusing to replace it",
+                        self.destination.display()
+                    ),
+                ));
             }
             let folder = match self.destination.parent() {
                 Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
