@@ -138,6 +138,11 @@ pub struct DumpTime {
     style: u8,
 }
 
+/// 0000-01-01T00:00:00Z and 9999-12-31T23:59:59Z in seconds since the epoch: the instants
+/// whose UTC date has four digits.
+const FIRST_SECOND: i64 = -62_167_219_200;
+const LAST_SECOND: i64 = 253_402_300_799;
+
 const STYLE_T: u8 = 1;
 const SUFFIX_SHIFT: u8 = 1;
 const SUFFIX_NONE: u8 = 0;
@@ -247,8 +252,15 @@ impl DumpTime {
 
         let local = days_from_civil(i64::from(year), month, day) * 86_400
             + i64::from(hour * 3600 + minute * 60 + second);
+        let seconds = local - i64::from(offset_minutes) * 60;
+        // An offset can move a date at either end of the four-digit years out of them
+        // (`0000-01-01 00:00:00+01` is in year -1 in UTC); such an instant could not be shown
+        // in the form it was read from.
+        if !(FIRST_SECOND..=LAST_SECOND).contains(&seconds) {
+            return Err(error("instant outside the years 0000 to 9999 in UTC"));
+        }
         Ok(DumpTime {
-            seconds: local - i64::from(offset_minutes) * 60,
+            seconds,
             nanos,
             offset_minutes,
             digits,
@@ -317,9 +329,16 @@ fn write_civil(
     let days = seconds.div_euclid(86_400);
     let of_day = seconds.rem_euclid(86_400);
     let (year, month, day) = civil_from_days(days);
+    // Years outside 0000..=9999 (reachable only through `from_unix` or subtraction) take
+    // ISO 8601's expanded form, with a sign, rather than a misleading four-digit field.
+    if !(0..=9999).contains(&year) {
+        write!(f, "{year:+05}")?;
+    } else {
+        write!(f, "{year:04}")?;
+    }
     write!(
         f,
-        "{year:04}-{month:02}-{day:02}{separator}{:02}:{:02}:{:02}",
+        "-{month:02}-{day:02}{separator}{:02}:{:02}:{:02}",
         of_day / 3600,
         of_day / 60 % 60,
         of_day % 60
@@ -453,6 +472,18 @@ mod tests {
         check("2017-11-30 03:33:14+0", "error: invalid UTC offset");
         check("2017-11-30 03:33:14+25", "error: invalid UTC offset");
         check(
+            "0000-01-01 00:00:00.6+20",
+            "error: instant outside the years 0000 to 9999 in UTC",
+        );
+        check(
+            "9999-12-31 23:00:00-02",
+            "error: instant outside the years 0000 to 9999 in UTC",
+        );
+        check(
+            "0000-01-01 00:00:00-00:30",
+            "0000-01-01T00:30:00+00:00 | 0000-01-01 00:00:00-00:30",
+        );
+        check(
             "2017-11-30 03:33:14 UTC",
             "error: unexpected text after the time",
         );
@@ -474,6 +505,12 @@ mod tests {
         }
         assert_eq!(days_from_civil(1970, 1, 1), 0);
         assert_eq!(days_from_civil(2000, 3, 1), 11_017);
+        assert_eq!(days_from_civil(0, 1, 1) * 86_400, FIRST_SECOND);
+        assert_eq!(days_from_civil(10_000, 1, 1) * 86_400 - 1, LAST_SECOND);
+        assert_eq!(
+            Timestamp::from_unix(FIRST_SECOND - 1, 0).unwrap().to_string(),
+            "-0001-12-31T23:59:59+00:00"
+        );
     }
 
     #[test]
