@@ -9,7 +9,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 use fetchkit::lister::{
-    DEFAULT_OVERLAP, ListOptions, Listing, State, Templates, list_from_path, list_from_url,
+    DEFAULT_OVERLAP, LineFormat, ListOptions, Listing, State, Templates, list_from_path,
+    list_from_url,
 };
 use fetchkit::transport::Progress;
 use url::Url;
@@ -80,11 +81,11 @@ pub(crate) async fn crates(args: ListCratesArgs) -> anyhow::Result<()> {
     match &destination {
         Destination::Stdout => {
             let mut out = BufWriter::new(io::stdout().lock());
-            write_listing(&mut out, &listing, &templates, args.format)
+            write_listing(&mut out, &listing, args.format)
                 .and_then(|()| out.flush())
                 .context("cannot write the listing to stdout")?;
         }
-        Destination::File(path) => write_file(path, &listing, &templates, args.format)?,
+        Destination::File(path) => write_file(path, &listing, args.format)?,
         // A device or pipe is written in place; there is nothing to replace atomically.
         Destination::Stream(path) => {
             let file = std::fs::OpenOptions::new()
@@ -92,7 +93,7 @@ pub(crate) async fn crates(args: ListCratesArgs) -> anyhow::Result<()> {
                 .open(path)
                 .with_context(|| format!("{}: cannot open for writing", path.display()))?;
             let mut out = BufWriter::new(file);
-            write_listing(&mut out, &listing, &templates, args.format)
+            write_listing(&mut out, &listing, args.format)
                 .and_then(|()| out.flush())
                 .with_context(|| format!("cannot write the listing to {}", path.display()))?;
         }
@@ -143,30 +144,17 @@ fn templates(
 }
 
 /// One JSON line per listed crate.
-fn write_listing(
-    out: &mut impl Write,
-    listing: &Listing,
-    templates: &Templates,
-    format: ListFormat,
-) -> io::Result<()> {
-    for page in &listing.pages {
-        match format {
-            ListFormat::Jsonl => serde_json::to_writer(&mut *out, &page.origin(templates))?,
-            ListFormat::Pages => serde_json::to_writer(&mut *out, &page.versions)?,
-        }
-        out.write_all(b"\n")?;
-    }
-    Ok(())
+fn write_listing(out: &mut impl Write, listing: &Listing, format: ListFormat) -> io::Result<()> {
+    let format = match format {
+        ListFormat::Jsonl => LineFormat::Origins,
+        ListFormat::Pages => LineFormat::Pages,
+    };
+    listing.write_json_lines(out, format)
 }
 
 /// Writes the listing to a temporary file beside `path`, flushes it to disk, and renames it
 /// over `path`; on failure the temporary file is removed and `path` is left as it was.
-fn write_file(
-    path: &Path,
-    listing: &Listing,
-    templates: &Templates,
-    format: ListFormat,
-) -> anyhow::Result<()> {
+fn write_file(path: &Path, listing: &Listing, format: ListFormat) -> anyhow::Result<()> {
     let error = || format!("cannot write {}", path.display());
     let folder = match path.parent() {
         Some(parent) if !parent.as_os_str().is_empty() => parent,
@@ -177,7 +165,7 @@ fn write_file(
         .tempfile_in(folder)
         .with_context(error)?;
     let mut out = BufWriter::new(temp);
-    write_listing(&mut out, listing, templates, format).with_context(error)?;
+    write_listing(&mut out, listing, format).with_context(error)?;
     let temp = out
         .into_inner()
         .map_err(|e| e.into_error())

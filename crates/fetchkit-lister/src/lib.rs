@@ -42,7 +42,7 @@
 //! deletions beyond reporting them, or keep per-version state.
 //!
 //! ```no_run
-//! use fetchkit_lister::{ListOptions, State, Templates, list_from_path};
+//! use fetchkit_lister::{LineFormat, ListOptions, State, Templates, list_from_path};
 //!
 //! # async fn example() -> Result<(), fetchkit_lister::ListError> {
 //! let templates = Templates::new(
@@ -53,9 +53,14 @@
 //! let mut options = ListOptions::new(templates.clone());
 //! options.since = State::load(state_file)?;
 //! let listing = list_from_path("db-dump.tar.gz", &options).await?;
-//! for page in &listing.pages {
+//! // One JSON line per crate, made on every core.
+//! listing
+//!     .write_json_lines(&mut std::io::stdout().lock(), LineFormat::Origins)
+//!     .expect("stdout");
+//! // Or the values themselves.
+//! for page in listing.pages().take(3) {
 //!     let origin = page.origin(&templates);
-//!     println!("{}", serde_json::to_string(&origin).unwrap());
+//!     eprintln!("{} has {} versions", origin.url, page.versions.len());
 //! }
 //! listing.next_state().save(state_file)?;
 //! # Ok(())
@@ -64,6 +69,7 @@
 
 mod archive;
 mod error;
+mod json;
 mod listing;
 mod origin;
 mod remote;
@@ -79,6 +85,7 @@ use std::time::Duration;
 use fetchkit_transport::Progress;
 
 pub use crate::error::ListError;
+pub use crate::json::LineFormat;
 pub use crate::listing::{DeletedCrate, Listing, Page, Stats, VersionLine};
 pub use crate::origin::{Artifact, Checksums, CrateMetadata, LoaderArguments, Origin};
 pub use crate::remote::{list_from_path, list_from_url};

@@ -1,28 +1,34 @@
-//! From rows to pages: which crates are listed, their versions grouped, ordered and turned into
-//! lines. Pure: the archive reader feeds rows in, [`Builder::finish`] hands the listing out.
+//! From rows to pages: which crates are listed, their versions grouped, ordered and kept in a
+//! compact table. Pure: the archive reader feeds rows in, [`Builder::finish`] hands the
+//! listing out, and pages are made from the table only when asked for (or written straight
+//! from it, see `json.rs`).
 
 use std::cmp::Ordering;
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
-use std::sync::Arc;
+use std::sync::{Arc, mpsc};
 
 use fetchkit_transport::Sha256Digest;
 use serde::ser::SerializeStruct;
 use serde::{Serialize, Serializer};
 
-use crate::rows::{CrateRow, DeletedRow, VersionRow};
-use crate::template::push_hex;
-use crate::{DumpTime, ListOptions, State, Timestamp};
+use crate::rows::{At, CrateRow, DeletedRow, VersionRow};
+use crate::template::hex_digits;
+use crate::{DumpTime, ListError, ListOptions, State, Templates, Timestamp};
 
 /// The result of one listing run.
+///
+/// It holds the listed versions in a compact table (about 70 bytes a version); [`pages`]
+/// makes each [`Page`] when asked for, and [`write_json_lines`] writes the whole listing
+/// without making them.
+///
+/// [`pages`]: Listing::pages
+/// [`write_json_lines`]: Listing::write_json_lines
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Listing {
     /// The dump's `timestamp` (from its `metadata.json`).
     pub dump_timestamp: Timestamp,
-    /// One page per listed crate with at least one version, in the order of each crate's first
-    /// row in `versions.csv` (as Software Heritage's lister orders them).
-    pub pages: Vec<Page>,
     /// Crates deleted from the registry (`data/deleted_crates.csv`, when the dump has it and it
     /// comes before the needed tables end, as it does in the registry's own dumps), filtered
     /// by `deleted_at` the way crates are filtered by `updated_at`.
@@ -32,6 +38,8 @@ pub struct Listing {
     /// The dump is not newer than the state's: it was listed already, so nothing is listed.
     pub stale: bool,
     previous: Option<Timestamp>,
+    pub(crate) templates: Templates,
+    pub(crate) table: Table,
 }
 
 impl Listing {
@@ -43,6 +51,50 @@ impl Listing {
                 previous.max(self.dump_timestamp)
             }),
         }
+    }
+
+    /// The pages: one per listed crate with at least one version, in the order of each
+    /// crate's first row in `versions.csv` (as Software Heritage's lister orders them). Each
+    /// is made as the iterator reaches it.
+    pub fn pages(&self) -> impl ExactSizeIterator<Item = Page> + '_ {
+        (0..self.table.page_count()).map(|index| self.make_page(index))
+    }
+
+    /// The page at `index` in [`pages`](Self::pages) order.
+    pub fn page(&self, index: usize) -> Option<Page> {
+        (index < self.table.page_count()).then(|| self.make_page(index))
+    }
+
+    /// The origins of all pages (see [`Page::origin`]), made one at a time.
+    pub fn origins(&self) -> impl ExactSizeIterator<Item = crate::Origin> + '_ {
+        self.pages().map(|page| page.origin(&self.templates))
+    }
+
+    /// The templates the listing's URLs are made with.
+    pub fn templates(&self) -> &Templates {
+        &self.templates
+    }
+
+    fn make_page(&self, index: usize) -> Page {
+        let name = self.table.names[index].clone();
+        let versions = self
+            .table
+            .versions(index)
+            .map(|entry| {
+                let version = self.table.number(entry);
+                VersionLine {
+                    name: name.clone(),
+                    version: version.to_owned(),
+                    crate_file: self
+                        .templates
+                        .crate_file_url(&name, version, &entry.checksum),
+                    checksum: entry.checksum,
+                    yanked: entry.yanked,
+                    last_update: entry.updated_at,
+                }
+            })
+            .collect();
+        Page { name, versions }
     }
 }
 
@@ -146,9 +198,7 @@ pub(crate) struct Hex<'a>(pub(crate) &'a Sha256Digest);
 
 impl Serialize for Hex<'_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut text = String::with_capacity(64);
-        push_hex(&mut text, &self.0.0);
-        serializer.serialize_str(&text)
+        serializer.serialize_str(hex_digits(&self.0.0).as_str())
     }
 }
 
@@ -158,43 +208,58 @@ pub(crate) fn is_new(at: Timestamp, threshold: Option<Timestamp>) -> bool {
     threshold.is_none_or(|threshold| at > threshold)
 }
 
-/// Orders a crate's versions (see [`Page`]) and keeps one line per version number: the one
-/// from the last row.
-pub(crate) fn sort_versions(lines: &mut Vec<VersionLine>) {
-    // Stable, so lines with the same number stay in row order and the last row wins below.
-    lines.sort_by_cached_key(|line| VersionKey::of(&line.version));
-    lines.dedup_by(|later, earlier| {
-        if later.version == earlier.version {
-            std::mem::swap(later, earlier);
-            true
-        } else {
-            false
-        }
-    });
-}
-
+/// A version number's place in a page (see [`Page`]).
 #[derive(Debug, PartialEq, Eq)]
-enum VersionKey {
+enum VersionKey<'a> {
     Semver(semver::Version),
-    Other(String),
+    Other(&'a str),
 }
 
-impl VersionKey {
-    fn of(version: &str) -> VersionKey {
+impl VersionKey<'_> {
+    fn of(version: &str) -> VersionKey<'_> {
+        if let Some(plain) = plain_version(version) {
+            return VersionKey::Semver(plain);
+        }
         match semver::Version::parse(version) {
             Ok(parsed) => VersionKey::Semver(parsed),
-            Err(_) => VersionKey::Other(version.to_owned()),
+            Err(_) => VersionKey::Other(version),
         }
     }
 }
 
-impl PartialOrd for VersionKey {
+/// `MAJOR.MINOR.PATCH` with nothing after it, the form of nearly every published version,
+/// read without `semver`'s general parser (which allocates for every version). Anything else,
+/// leading zeros and overflow included, is left to that parser.
+fn plain_version(version: &str) -> Option<semver::Version> {
+    let mut numbers = [0u64; 3];
+    let mut parts = version.split('.');
+    for number in &mut numbers {
+        let part = parts.next()?.as_bytes();
+        if part.is_empty() || (part.len() > 1 && part[0] == b'0') {
+            return None;
+        }
+        for &byte in part {
+            if !byte.is_ascii_digit() {
+                return None;
+            }
+            *number = number
+                .checked_mul(10)?
+                .checked_add(u64::from(byte - b'0'))?;
+        }
+    }
+    if parts.next().is_some() {
+        return None;
+    }
+    Some(semver::Version::new(numbers[0], numbers[1], numbers[2]))
+}
+
+impl PartialOrd for VersionKey<'_> {
     fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
         Some(self.cmp(other))
     }
 }
 
-impl Ord for VersionKey {
+impl Ord for VersionKey<'_> {
     fn cmp(&self, other: &Self) -> Ordering {
         match (self, other) {
             (VersionKey::Semver(a), VersionKey::Semver(b)) => a.cmp(b),
@@ -205,7 +270,45 @@ impl Ord for VersionKey {
     }
 }
 
+/// Orders the rows of one crate (see [`Page`]) and keeps one per version number, the last:
+/// `rows` are in row order, `number` gives a row's version number, and `out` receives the
+/// rows kept. `scratch` is reused from crate to crate.
+fn order_versions<'a, T: Copy>(
+    rows: &[T],
+    number: impl Fn(&T) -> &'a str,
+    scratch: &mut Vec<(VersionKey<'a>, usize)>,
+    out: &mut Vec<T>,
+) {
+    out.clear();
+    scratch.clear();
+    scratch.extend(
+        rows.iter()
+            .enumerate()
+            .map(|(at, row)| (VersionKey::of(number(row)), at)),
+    );
+    // Stable, so rows with the same number stay in row order and the last one is kept below.
+    scratch.sort_by(|a, b| a.0.cmp(&b.0));
+    for (at, (_, row)) in scratch.iter().enumerate() {
+        let same_as_next = scratch
+            .get(at + 1)
+            .is_some_and(|(_, next)| number(&rows[*next]) == number(&rows[*row]));
+        if !same_as_next {
+            out.push(rows[*row]);
+        }
+    }
+}
+
+/// An entry's version number in the table's text.
+fn number_in<'a>(numbers: &'a str, entry: &Entry) -> &'a str {
+    let at = entry.number_at as usize;
+    &numbers[at..at + entry.number_length as usize]
+}
+
 const NO_PAGE: u32 = u32::MAX;
+
+/// Listings with this many rows are finished on several threads. Small in unit tests, so
+/// that they take that path too.
+const PARALLEL_FINISH_ROWS: usize = if cfg!(test) { 1 << 10 } else { 1 << 16 };
 
 /// Hashes crate ids (one multiply, folded): every version row looks its crate up, and the
 /// default SipHash is a tenth of a full listing's time.
@@ -231,61 +334,283 @@ impl Hasher for IdHasher {
 
 type IdMap<V> = HashMap<i32, V, BuildHasherDefault<IdHasher>>;
 
-/// A listed crate: its name, and its page once it has a version.
-#[derive(Debug)]
-struct Slot {
-    name: Arc<str>,
-    page: u32,
-}
+/// What the listing knows of a crate id.
+const NOT_LISTED: u32 = u32::MAX;
+const LISTED: u32 = u32::MAX - 1;
 
-/// A version row, kept compactly until the listing is built.
-#[derive(Debug)]
-struct Record {
-    /// The crate's id while reading; its page (or `NO_PAGE`) once pages are assigned.
-    key: u32,
-    yanked: bool,
-    updated_at: DumpTime,
-    checksum: Sha256Digest,
-    num: Box<str>,
-}
-
-/// Version records in fixed-size chunks: growing never copies, and building the listing frees
-/// each chunk as soon as its records became lines, so the two never both exist in full.
+/// Crate ids to [`NOT_LISTED`], [`LISTED`] (no version row yet) or their page.
+///
+/// Every version row looks its crate up. The registry's ids are small and dense (they count
+/// crates), so they index a plain array: a few bytes a crate, mostly in cache, where a hash
+/// map's lookup was a cache miss per row. Ids past [`PageIndex::DENSE`] go to a map.
 #[derive(Debug, Default)]
-struct Records {
-    chunks: Vec<Vec<Record>>,
+struct PageIndex {
+    dense: Vec<u32>,
+    sparse: IdMap<u32>,
 }
 
-impl Records {
-    const CHUNK: usize = 32 << 10;
+impl PageIndex {
+    const DENSE: usize = 1 << 24;
 
-    fn push(&mut self, record: Record) {
-        match self.chunks.last_mut() {
-            Some(chunk) if chunk.len() < Self::CHUNK => chunk.push(record),
+    fn get(&self, id: i32) -> u32 {
+        match usize::try_from(id) {
+            Ok(at) if at < Self::DENSE => self.dense.get(at).copied().unwrap_or(NOT_LISTED),
+            _ => self.sparse.get(&id).copied().unwrap_or(NOT_LISTED),
+        }
+    }
+
+    fn set(&mut self, id: i32, state: u32) {
+        match usize::try_from(id) {
+            Ok(at) if at < Self::DENSE => {
+                if at >= self.dense.len() {
+                    if state == NOT_LISTED {
+                        return;
+                    }
+                    self.dense.resize(at + 1, NOT_LISTED);
+                }
+                self.dense[at] = state;
+            }
             _ => {
-                let mut chunk = Vec::with_capacity(Self::CHUNK);
-                chunk.push(record);
-                self.chunks.push(chunk);
+                self.sparse.insert(id, state);
             }
         }
     }
 }
 
+/// A version row, kept compactly (64 bytes); its number lives in the table's text.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Entry {
+    /// The crate's id while reading; its page (or `NO_PAGE`) once pages are assigned.
+    key: u32,
+    number_at: u32,
+    number_length: u32,
+    pub(crate) yanked: bool,
+    pub(crate) updated_at: DumpTime,
+    pub(crate) checksum: Sha256Digest,
+}
+
+impl Entry {
+    const BLANK: Entry = Entry {
+        key: 0,
+        number_at: 0,
+        number_length: 0,
+        yanked: false,
+        updated_at: DumpTime::BLANK,
+        checksum: Sha256Digest([0; 32]),
+    };
+}
+
+/// The listed versions: pages' names, the rows as read, and for each page the numbers of its
+/// rows in version order.
+///
+/// The rows stay where parsing put them: gathering them page by page would copy 130 MB into
+/// fresh memory, and the kernel's first touch of fresh memory is the slow part.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Table {
+    pub(crate) names: Vec<Arc<str>>,
+    rows: Rows,
+    /// Row numbers, page after page, each page's in version order.
+    order: Vec<u32>,
+    /// Where each page's row numbers start in `order`, and after the last one where they end.
+    starts: Vec<usize>,
+    /// The version numbers, one after another.
+    numbers: String,
+}
+
+/// Equal when they list the same pages and versions, however the text is laid out (rows of
+/// crates that were not listed may have left numbers behind).
+impl PartialEq for Table {
+    fn eq(&self, other: &Table) -> bool {
+        let same_entry = |a: &Entry, b: &Entry| {
+            self.number(a) == other.number(b)
+                && (a.yanked, a.updated_at, a.checksum) == (b.yanked, b.updated_at, b.checksum)
+        };
+        self.names == other.names
+            && (0..self.page_count()).all(|page| {
+                let (mine, theirs) = (self.versions(page), other.versions(page));
+                mine.len() == theirs.len() && mine.zip(theirs).all(|(a, b)| same_entry(a, b))
+            })
+    }
+}
+
+impl Eq for Table {}
+
+impl Table {
+    pub(crate) fn page_count(&self) -> usize {
+        self.names.len()
+    }
+
+    /// A page's entries, in version order.
+    pub(crate) fn versions(&self, page: usize) -> Versions<'_> {
+        Versions {
+            rows: &self.rows,
+            order: self.order[self.starts[page]..self.starts[page + 1]].iter(),
+        }
+    }
+
+    fn entries(&self) -> impl Iterator<Item = &Entry> {
+        self.order.iter().map(|&row| self.rows.get(row as usize))
+    }
+
+    pub(crate) fn number(&self, entry: &Entry) -> &str {
+        number_in(&self.numbers, entry)
+    }
+}
+
+/// Orders the row numbers of consecutive pages in place, each page by version with one row
+/// per number (the kept rows first in each page's span); returns how many each page keeps.
+/// `grouped` holds the pages' row numbers page by page in row order, `sizes` their counts,
+/// and `spans` (aligned with `grouped`) each row's version number's place in `numbers`.
+fn order_pages(
+    numbers: &str,
+    sizes: &[usize],
+    grouped: &mut [u32],
+    spans: &[(u32, u32)],
+) -> Vec<usize> {
+    let number = |&(at, length): &(u32, u32)| &numbers[at as usize..(at + length) as usize];
+    let mut kept = Vec::with_capacity(sizes.len());
+    let mut scratch = Vec::new();
+    let mut rows = Vec::new();
+    let mut ordered = Vec::new();
+    let mut start = 0;
+    for &size in sizes {
+        let page = start..start + size;
+        rows.clear();
+        rows.extend(
+            grouped[page.clone()]
+                .iter()
+                .copied()
+                .zip(spans[page.clone()].iter().copied()),
+        );
+        order_versions(&rows, |(_, span)| number(span), &mut scratch, &mut ordered);
+        for (slot, (row, _)) in grouped[page].iter_mut().zip(&ordered) {
+            *slot = *row;
+        }
+        kept.push(ordered.len());
+        start += size;
+    }
+    kept
+}
+
+/// A page's entries (see [`Table::versions`]).
+#[derive(Clone)]
+pub(crate) struct Versions<'t> {
+    rows: &'t Rows,
+    order: std::slice::Iter<'t, u32>,
+}
+
+impl<'t> Iterator for Versions<'t> {
+    type Item = &'t Entry;
+
+    fn next(&mut self) -> Option<&'t Entry> {
+        self.order.next().map(|&row| self.rows.get(row as usize))
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        self.order.size_hint()
+    }
+}
+
+impl ExactSizeIterator for Versions<'_> {}
+
+/// Version rows in fixed-size chunks: growing never copies or doubles the memory held.
+#[derive(Clone, Debug, Default)]
+struct Rows {
+    chunks: Vec<Vec<Entry>>,
+    count: usize,
+}
+
+/// Makes empty row chunks ahead, their memory already touched, for the parser to fill.
+///
+/// A full listing's rows are 130 MB, and having the kernel hand fresh pages to the parsing
+/// thread costs it a sixth of its time; the decompressing thread has that time to spare.
+pub(crate) struct ChunkMaker {
+    sender: mpsc::SyncSender<Vec<Entry>>,
+    ready: Option<Vec<Entry>>,
+}
+
+impl ChunkMaker {
+    /// Makes sure a chunk is waiting (and one more is ready to go); cheap when they are.
+    pub(crate) fn top_up(&mut self) {
+        let chunk = self.ready.take().unwrap_or_else(|| {
+            let mut chunk = Vec::with_capacity(Rows::CHUNK);
+            chunk.resize(Rows::CHUNK, Entry::BLANK);
+            chunk.clear();
+            chunk
+        });
+        // Full: keep it for later. Disconnected: the parser is done; let it go.
+        if let Err(mpsc::TrySendError::Full(chunk)) = self.sender.try_send(chunk) {
+            self.ready = Some(chunk);
+        }
+    }
+}
+
+/// A chunk maker, and the receiving end to give [`Builder::take_chunks_from`].
+pub(crate) fn chunk_supply() -> (ChunkMaker, mpsc::Receiver<Vec<Entry>>) {
+    let (sender, receiver) = mpsc::sync_channel(1);
+    (
+        ChunkMaker {
+            sender,
+            ready: None,
+        },
+        receiver,
+    )
+}
+
+impl Rows {
+    const CHUNK_BITS: u32 = 15;
+    const CHUNK: usize = 1 << Self::CHUNK_BITS;
+
+    /// Appends `entry`; a new chunk comes from `supply` when one is waiting there.
+    fn push(&mut self, entry: Entry, supply: Option<&mpsc::Receiver<Vec<Entry>>>) {
+        match self.chunks.last_mut() {
+            Some(chunk) if chunk.len() < Self::CHUNK => chunk.push(entry),
+            _ => {
+                let mut chunk = supply
+                    .and_then(|supply| supply.try_recv().ok())
+                    .unwrap_or_else(|| Vec::with_capacity(Self::CHUNK));
+                chunk.push(entry);
+                self.chunks.push(chunk);
+            }
+        }
+        self.count += 1;
+    }
+
+    fn get(&self, row: usize) -> &Entry {
+        &self.chunks[row >> Self::CHUNK_BITS][row & (Self::CHUNK - 1)]
+    }
+
+    fn set_key(&mut self, row: usize, key: u32) {
+        self.chunks[row >> Self::CHUNK_BITS][row & (Self::CHUNK - 1)].key = key;
+    }
+}
+
 /// Collects rows, in whatever order the archive has them, into a [`Listing`].
 ///
-/// Version rows are kept as compact records until [`finish`](Builder::finish): only then are
-/// all versions of a crate known, so each page is allocated once at its exact size and each
-/// line's URL built once. Rows of crates that are not listed are dropped as soon as
-/// `crates.csv` has been read (in the registry's dumps it comes first).
+/// Version rows are kept as compact entries until [`finish`](Builder::finish): only then are
+/// all versions of a crate known, so they are grouped and ordered once. Rows of crates that
+/// are not listed are dropped as soon as `crates.csv` has been read (in the registry's dumps
+/// it comes first).
 #[derive(Debug)]
 pub(crate) struct Builder<'o> {
     options: &'o ListOptions,
     threshold: Option<Timestamp>,
     dump_timestamp: Option<Timestamp>,
-    /// Listed crates by id, complete once `crates_done`.
-    crates: IdMap<Slot>,
+    /// Listed crates' names by id, complete once `crates_done`.
+    names: IdMap<Arc<str>>,
+    /// Where each crate's rows go.
+    pages: PageIndex,
+    /// Page names, in the order of each crate's first version row.
+    page_names: Vec<Arc<str>>,
+    /// Rows per page.
+    page_sizes: Vec<usize>,
     crates_done: bool,
-    records: Records,
+    /// The rows' keys are pages (the rows came after `crates.csv`), not yet crate ids.
+    rows_have_pages: bool,
+    rows: Rows,
+    /// Empty row chunks made ahead by another thread.
+    chunk_supply: Option<mpsc::Receiver<Vec<Entry>>>,
+    numbers: String,
     deleted: Vec<DeletedCrate>,
     crates_read: u64,
     versions_read: u64,
@@ -299,13 +624,24 @@ impl<'o> Builder<'o> {
                 .since
                 .map(|state| state.last_dump.saturating_sub(options.overlap)),
             dump_timestamp: None,
-            crates: IdMap::default(),
+            names: IdMap::default(),
+            pages: PageIndex::default(),
+            page_names: Vec::new(),
+            page_sizes: Vec::new(),
             crates_done: false,
-            records: Records::default(),
+            rows_have_pages: false,
+            rows: Rows::default(),
+            chunk_supply: None,
+            numbers: String::new(),
             deleted: Vec::new(),
             crates_read: 0,
             versions_read: 0,
         }
+    }
+
+    /// Takes new row chunks from `supply` when one is waiting there.
+    pub(crate) fn take_chunks_from(&mut self, supply: mpsc::Receiver<Vec<Entry>>) {
+        self.chunk_supply = Some(supply);
     }
 
     pub(crate) fn metadata(&mut self, timestamp: Timestamp) {
@@ -324,35 +660,77 @@ impl<'o> Builder<'o> {
         self.crates_read += 1;
         if is_new(row.updated_at, self.threshold) {
             // A repeated id replaces the earlier row, as in Software Heritage's lister.
-            self.crates.insert(
-                row.id,
-                Slot {
-                    name: row.name.into(),
-                    page: NO_PAGE,
-                },
-            );
+            self.names.insert(row.id, row.name.into());
+            self.pages.set(row.id, LISTED);
         } else {
-            self.crates.remove(&row.id);
+            self.names.remove(&row.id);
+            self.pages.set(row.id, NOT_LISTED);
         }
     }
 
     /// `crates.csv` is complete: later version rows of crates not listed can be dropped.
     pub(crate) fn crates_done(&mut self) {
         self.crates_done = true;
+        // Version rows that follow get their page as they come; rows read before (a dump
+        // with the tables the other way round) get theirs in `finish`.
+        self.rows_have_pages = self.rows.count == 0;
     }
 
-    pub(crate) fn version_row(&mut self, row: VersionRow<'_>) {
-        self.versions_read += 1;
-        if self.crates_done && !self.crates.contains_key(&row.crate_id) {
-            return;
+    /// The page of a crate's row, made on its first row; `None` for a crate not listed.
+    fn page_of(&mut self, crate_id: i32) -> Option<u32> {
+        match self.pages.get(crate_id) {
+            NOT_LISTED => None,
+            LISTED => {
+                let page = self.page_names.len() as u32;
+                let name = self.names.get(&crate_id).cloned().unwrap_or_default();
+                self.page_names.push(name);
+                self.page_sizes.push(0);
+                self.pages.set(crate_id, page);
+                Some(page)
+            }
+            page => Some(page),
         }
-        self.records.push(Record {
-            key: row.crate_id as u32,
-            yanked: row.yanked,
-            updated_at: row.updated_at,
-            checksum: row.checksum,
-            num: row.num.into(),
-        });
+    }
+
+    pub(crate) fn version_row(&mut self, row: VersionRow<'_>, at: At<'_>) -> Result<(), ListError> {
+        self.versions_read += 1;
+        let key = if self.rows_have_pages {
+            match self.page_of(row.crate_id) {
+                Some(page) => {
+                    self.page_sizes[page as usize] += 1;
+                    page
+                }
+                None => return Ok(()),
+            }
+        } else {
+            row.crate_id as u32
+        };
+        let number_at = u32::try_from(self.numbers.len())
+            .ok()
+            .filter(|start| start.checked_add(row.num.len() as u32).is_some())
+            .filter(|_| row.num.len() <= u32::MAX as usize);
+        let Some(number_at) = number_at else {
+            return Err(ListError::invalid_field(
+                at.file,
+                at.line,
+                "num",
+                row.num.as_bytes(),
+                "the dump's version numbers exceed 4 GiB in all",
+            ));
+        };
+        self.numbers.push_str(row.num);
+        self.rows.push(
+            Entry {
+                key,
+                number_at,
+                number_length: row.num.len() as u32,
+                yanked: row.yanked,
+                updated_at: row.updated_at,
+                checksum: row.checksum,
+            },
+            self.chunk_supply.as_ref(),
+        );
+        Ok(())
     }
 
     pub(crate) fn deleted_row(&mut self, row: DeletedRow<'_>) {
@@ -366,76 +744,143 @@ impl<'o> Builder<'o> {
 
     /// The listing; `dump_timestamp` is the dump's (the caller checked it was read).
     pub(crate) fn finish(mut self, dump_timestamp: Timestamp) -> Listing {
+        self.chunk_supply = None;
         let stale = self.is_stale();
         if stale {
-            self.records = Records::default();
+            self.rows = Rows::default();
+            self.page_names.clear();
+            self.page_sizes.clear();
             self.deleted.clear();
         }
 
-        // Pages in the order of each crate's first version row, and their sizes.
-        let mut pages = Vec::new();
-        let mut sizes: Vec<usize> = Vec::new();
-        for record in self.records.chunks.iter_mut().flatten() {
-            let page = match self.crates.get_mut(&(record.key as i32)) {
-                Some(slot) => {
-                    if slot.page == NO_PAGE {
-                        slot.page = pages.len() as u32;
-                        pages.push(Page {
-                            name: slot.name.clone(),
-                            versions: Vec::new(),
-                        });
-                        sizes.push(0);
+        // Rows read before `crates.csv` get their pages now, in row order: pages are in the
+        // order of each crate's first version row either way.
+        if !self.rows_have_pages {
+            for at in 0..self.rows.count {
+                let row = self.rows.get(at);
+                let key = match self.page_of(row.key as i32) {
+                    Some(page) => {
+                        self.page_sizes[page as usize] += 1;
+                        page
                     }
-                    sizes[slot.page as usize] += 1;
-                    slot.page
-                }
-                None => NO_PAGE,
-            };
-            record.key = page;
-        }
-
-        // Records become lines, a chunk at a time, in row order.
-        let templates = &self.options.templates;
-        for chunk in &mut self.records.chunks {
-            for record in std::mem::take(chunk) {
-                let Some(page) = pages.get_mut(record.key as usize) else {
-                    continue;
+                    None => NO_PAGE,
                 };
-                if page.versions.capacity() == 0 {
-                    page.versions.reserve_exact(sizes[record.key as usize]);
-                }
-                let crate_file =
-                    templates.crate_file_url(&page.name, &record.num, &record.checksum);
-                page.versions.push(VersionLine {
-                    name: page.name.clone(),
-                    version: record.num.into_string(),
-                    crate_file,
-                    checksum: record.checksum,
-                    yanked: record.yanked,
-                    last_update: record.updated_at,
-                });
+                self.rows.set_key(at, key);
             }
         }
+        drop(self.names);
+        drop(self.pages);
 
-        let mut stats = Stats {
+        // Each page's rows together, in row order (a counting sort of row numbers, then one
+        // gather: independent loads, which the processor overlaps)...
+        let mut next = Vec::with_capacity(self.page_sizes.len());
+        let mut total = 0;
+        for size in &self.page_sizes {
+            next.push(total);
+            total += size;
+        }
+        // Row numbers fit in 32 bits: four billion rows would be 256 GiB of entries.
+        let mut grouped = vec![0u32; total];
+        let mut spans = vec![(0u32, 0u32); total];
+        let mut row = 0u32;
+        for chunk in &self.rows.chunks {
+            for entry in chunk {
+                if let Some(slot) = next.get_mut(entry.key as usize) {
+                    grouped[*slot] = row;
+                    spans[*slot] = (entry.number_at, entry.number_length);
+                    *slot += 1;
+                }
+                row += 1;
+            }
+        }
+        drop(next);
+
+        // ...then each page ordered by version, on a few threads, each over a share of the
+        // pages...
+        let threads = if total < PARALLEL_FINISH_ROWS {
+            1
+        } else {
+            std::thread::available_parallelism()
+                .map_or(1, usize::from)
+                .clamp(1, 4)
+        };
+        let mut shares = Vec::with_capacity(threads);
+        let (mut rest, mut rest_sizes) = (&mut grouped[..], &self.page_sizes[..]);
+        let mut spans_rest = &spans[..];
+        for share in (1..=threads).rev() {
+            // Pages until this share has its part of the remaining rows.
+            let target = rest.len() / share;
+            let (mut pages, mut rows) = (0, 0);
+            while pages < rest_sizes.len() && (rows < target || share == 1) {
+                rows += rest_sizes[pages];
+                pages += 1;
+            }
+            let (mine, others) = std::mem::take(&mut rest).split_at_mut(rows);
+            let (my_spans, other_spans) = spans_rest.split_at(rows);
+            shares.push((mine, &rest_sizes[..pages], my_spans));
+            (rest, rest_sizes, spans_rest) = (others, &rest_sizes[pages..], other_spans);
+        }
+        let numbers = &self.numbers;
+        let kept: Vec<usize> = if threads == 1 {
+            shares
+                .into_iter()
+                .flat_map(|(rows, sizes, spans)| order_pages(numbers, sizes, rows, spans))
+                .collect()
+        } else {
+            std::thread::scope(|scope| {
+                let handles: Vec<_> = shares
+                    .into_iter()
+                    .map(|(rows, sizes, spans)| {
+                        scope.spawn(move || order_pages(numbers, sizes, rows, spans))
+                    })
+                    .collect();
+                handles
+                    .into_iter()
+                    .flat_map(|handle| {
+                        handle
+                            .join()
+                            .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+                    })
+                    .collect()
+            })
+        };
+        drop(spans);
+
+        // ...and the kept rows moved together.
+        let mut starts = Vec::with_capacity(kept.len() + 1);
+        let (mut read, mut write) = (0, 0);
+        for (size, kept) in self.page_sizes.iter().zip(&kept) {
+            starts.push(write);
+            grouped.copy_within(read..read + kept, write);
+            write += kept;
+            read += size;
+        }
+        starts.push(write);
+        grouped.truncate(write);
+        let table = Table {
+            names: self.page_names,
+            rows: self.rows,
+            order: grouped,
+            starts,
+            numbers: self.numbers,
+        };
+
+        let stats = Stats {
+            crates: table.names.len() as u64,
+            versions: table.entries().count() as u64,
+            yanked: table.entries().filter(|entry| entry.yanked).count() as u64,
+            deleted: self.deleted.len() as u64,
             crates_read: self.crates_read,
             versions_read: self.versions_read,
-            ..Stats::default()
         };
-        for page in &mut pages {
-            sort_versions(&mut page.versions);
-            stats.versions += page.versions.len() as u64;
-            stats.yanked += page.versions.iter().filter(|line| line.yanked).count() as u64;
-        }
-        stats.crates = pages.len() as u64;
-        stats.deleted = self.deleted.len() as u64;
         Listing {
             dump_timestamp,
-            pages,
             deleted: self.deleted,
             stats,
             stale,
             previous: self.options.since.map(|state| state.last_dump),
+            templates: self.options.templates.clone(),
+            table,
         }
     }
 }
@@ -443,29 +888,45 @@ impl<'o> Builder<'o> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::Templates;
 
-    fn line(version: &str, marker: u8) -> VersionLine {
-        VersionLine {
-            name: "a".into(),
-            version: version.into(),
-            crate_file: String::new(),
-            checksum: Sha256Digest([marker; 32]),
-            yanked: false,
-            last_update: DumpTime::parse("2017-11-30 03:33:14").unwrap(),
-        }
-    }
+    const AT: At<'static> = At {
+        file: "d/data/versions.csv",
+        line: 2,
+    };
 
-    /// Sorts versions given in row order and shows the result as `version/marker` items.
+    /// Orders versions given in row order and shows the result as `version/marker` items.
     #[track_caller]
     fn check_order(rows: &[(&str, u8)], expected: &str) {
-        let mut lines: Vec<_> = rows.iter().map(|(v, m)| line(v, *m)).collect();
-        sort_versions(&mut lines);
-        let actual: Vec<String> = lines
+        let mut ordered = Vec::new();
+        order_versions(rows, |row| row.0, &mut Vec::new(), &mut ordered);
+        let actual: Vec<String> = ordered
             .iter()
-            .map(|line| format!("{}/{}", line.version, line.checksum.0[0]))
+            .map(|(version, marker)| format!("{version}/{marker}"))
             .collect();
         assert_eq!(actual.join(" "), expected);
+    }
+
+    #[test]
+    fn plain_versions_take_the_quick_path_and_the_same_order() {
+        for text in ["0.0.0", "1.2.3", "18446744073709551615.0.1"] {
+            assert_eq!(
+                plain_version(text),
+                Some(semver::Version::parse(text).unwrap())
+            );
+        }
+        for text in [
+            "01.2.3",
+            "1.2",
+            "1.2.3.4",
+            "1.2.3-alpha",
+            "1.2.3+b",
+            "18446744073709551616.0.0",
+            "1..3",
+            "a.b.c",
+            "",
+        ] {
+            assert_eq!(plain_version(text), None, "{text}");
+        }
     }
 
     #[test]
@@ -564,8 +1025,7 @@ mod tests {
     /// Pages as `name: versions`, in listing order.
     fn pages(listing: &Listing) -> Vec<String> {
         listing
-            .pages
-            .iter()
+            .pages()
             .map(|page| {
                 let versions: Vec<&str> = page
                     .versions
@@ -593,7 +1053,7 @@ mod tests {
             version(3, "0.1.0"),
             version(1, "0.1.0"),
         ] {
-            builder.version_row(row);
+            builder.version_row(row, AT).unwrap();
         }
         let first = builder.finish(at);
         assert_eq!(pages(&first), ["three: 0.1.0 1.0.0", "one: 0.1.0 0.2.0"]);
@@ -605,7 +1065,7 @@ mod tests {
             version(3, "0.1.0"),
             version(1, "0.1.0"),
         ] {
-            builder.version_row(row);
+            builder.version_row(row, AT).unwrap();
         }
         builder.crate_row(krate(1, "one", "2022-01-01 00:00:00"));
         builder.crate_row(krate(2, "two", "2022-01-01 00:00:00"));
@@ -626,8 +1086,8 @@ mod tests {
         builder.crate_row(krate(2, "listed", "2022-07-01 00:00:00"));
         builder.crate_row(krate(2, "listed", "2022-01-01 00:00:00"));
         builder.crates_done();
-        builder.version_row(version(1, "1.0.0"));
-        builder.version_row(version(2, "1.0.0"));
+        builder.version_row(version(1, "1.0.0"), AT).unwrap();
+        builder.version_row(version(2, "1.0.0"), AT).unwrap();
         let listing = builder.finish(Timestamp::parse("2022-08-01 00:00:00").unwrap());
         assert_eq!(pages(&listing), ["new-name: 1.0.0"]);
         assert_eq!(listing.stats.crates_read, 4);
@@ -645,15 +1105,20 @@ mod tests {
             updated_at: Timestamp::parse("2022-08-15 13:52:11.642129").unwrap(),
         });
         builder.crates_done();
-        builder.version_row(VersionRow {
-            crate_id: 1,
-            num: "1.0.12",
-            updated_at: DumpTime::parse("2022-08-15 13:52:11.642129+00").unwrap(),
-            yanked: true,
-            checksum: Sha256Digest([0xad; 32]),
-        });
+        builder
+            .version_row(
+                VersionRow {
+                    crate_id: 1,
+                    num: "1.0.12",
+                    updated_at: DumpTime::parse("2022-08-15 13:52:11.642129+00").unwrap(),
+                    yanked: true,
+                    checksum: Sha256Digest([0xad; 32]),
+                },
+                AT,
+            )
+            .unwrap();
         let listing = builder.finish(Timestamp::parse("2022-08-08T02:00:27Z").unwrap());
-        let json = serde_json::to_string(&listing.pages[0].versions[0]).unwrap();
+        let json = serde_json::to_string(&listing.page(0).unwrap().versions[0]).unwrap();
         assert_eq!(
             json,
             format!(

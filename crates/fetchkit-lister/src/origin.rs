@@ -6,7 +6,7 @@ use serde::Serialize;
 use fetchkit_transport::Sha256Digest;
 
 use crate::listing::Hex;
-use crate::{DumpTime, Listing, Page, Templates, Timestamp};
+use crate::{DumpTime, Page, Templates, Timestamp};
 
 /// One crate as Software Heritage's `crates` loader expects it (a `ListedOrigin`).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -112,13 +112,5 @@ impl Page {
                     .collect(),
             },
         }
-    }
-}
-
-impl Listing {
-    /// The origins of all pages, one at a time (an origin copies its page's strings, so
-    /// building them lazily keeps a full listing's memory flat).
-    pub fn origins<'a>(&'a self, templates: &'a Templates) -> impl Iterator<Item = Origin> + 'a {
-        self.pages.iter().map(|page| page.origin(templates))
     }
 }

@@ -182,6 +182,23 @@ impl Templates {
     pub fn origin_url(&self, name: &str) -> String {
         self.origin.expand(name, "", None)
     }
+
+    /// [`crate_file_url`](Self::crate_file_url), appended to `out`.
+    pub(crate) fn crate_file_url_into(
+        &self,
+        out: &mut String,
+        name: &str,
+        version: &str,
+        sha256: &Sha256Digest,
+    ) {
+        self.crate_file
+            .expand_into(out, name, version, Some(sha256));
+    }
+
+    /// [`origin_url`](Self::origin_url), appended to `out`.
+    pub(crate) fn origin_url_into(&self, out: &mut String, name: &str) {
+        self.origin.expand_into(out, name, "", None);
+    }
 }
 
 impl Part {
@@ -215,9 +232,11 @@ fn parse(template: &str) -> Result<Vec<Part>, String> {
             "{lowerprefix}" => Part::LowerPrefix,
             "{sha256-checksum}" => Part::Sha256,
             other => {
+                // Escaped like the template in the message, so the error stays one line.
                 return Err(format!(
-                    "unknown marker {other} (known: {{crate}}, {{version}}, {{prefix}}, \
-                     {{lowerprefix}}, {{sha256-checksum}})"
+                    "unknown marker {} (known: {{crate}}, {{version}}, {{prefix}}, \
+                     {{lowerprefix}}, {{sha256-checksum}})",
+                    other.escape_debug()
                 ));
             }
         });
@@ -231,19 +250,20 @@ fn parse(template: &str) -> Result<Vec<Part>, String> {
 
 impl Template {
     fn expand(&self, name: &str, version: &str, sha256: Option<&Sha256Digest>) -> String {
+        let mut out = String::new();
+        self.expand_into(&mut out, name, version, sha256);
+        out
+    }
+
+    /// Appends the expansion to `out` (which the listing's writer reuses line after line).
+    fn expand_into(
+        &self,
+        out: &mut String,
+        name: &str,
+        version: &str,
+        sha256: Option<&Sha256Digest>,
+    ) {
         let prefix = || crate_prefix(name);
-        let length: usize = self
-            .parts
-            .iter()
-            .map(|part| match part {
-                Part::Literal(text) => text.len(),
-                Part::Crate => name.len(),
-                Part::Version => version.len(),
-                Part::Prefix | Part::LowerPrefix => prefix().len(),
-                Part::Sha256 => 64,
-            })
-            .sum();
-        let mut out = String::with_capacity(length);
         for part in &self.parts {
             match part {
                 Part::Literal(text) => out.push_str(text),
@@ -253,12 +273,11 @@ impl Template {
                 Part::LowerPrefix => out.push_str(&prefix().to_lowercase()),
                 Part::Sha256 => {
                     if let Some(sha256) = sha256 {
-                        push_hex(&mut out, &sha256.0);
+                        push_hex(out, &sha256.0);
                     }
                 }
             }
         }
-        out
     }
 }
 
@@ -281,10 +300,34 @@ fn crate_prefix(name: &str) -> String {
 
 /// Appends lower-case hex.
 pub(crate) fn push_hex(out: &mut String, bytes: &[u8]) {
+    out.push_str(hex_digits(bytes).as_str());
+}
+
+/// Up to 32 bytes as 64 lower-case hex digits, in a stack buffer.
+pub(crate) fn hex_digits(bytes: &[u8]) -> HexText {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    for byte in bytes {
-        out.push(char::from(DIGITS[usize::from(byte >> 4)]));
-        out.push(char::from(DIGITS[usize::from(byte & 0xf)]));
+    let mut text = HexText {
+        bytes: [0; 64],
+        length: 0,
+    };
+    for (pair, byte) in text.bytes.chunks_exact_mut(2).zip(bytes) {
+        pair[0] = DIGITS[usize::from(byte >> 4)];
+        pair[1] = DIGITS[usize::from(byte & 0xf)];
+        text.length += 2;
+    }
+    text
+}
+
+/// The hex digits of [`hex_digits`].
+pub(crate) struct HexText {
+    bytes: [u8; 64],
+    length: usize,
+}
+
+impl HexText {
+    pub(crate) fn as_str(&self) -> &str {
+        // Only ASCII digits are written.
+        std::str::from_utf8(&self.bytes[..self.length]).unwrap_or_default()
     }
 }
 
@@ -435,6 +478,21 @@ mod tests {
             "1",
             "error: invalid origin template \"{crate}\": it does not expand to an absolute URL \
              (relative URL without a base)",
+        );
+    }
+
+    /// Found by the `templates` fuzz target: an unknown marker spanning a line break made the
+    /// error two lines.
+    #[test]
+    fn unknown_markers_are_shown_on_one_line() {
+        check(
+            CRATE_FILE,
+            "http://127.0.0.1/{c\u{1}\nrate}",
+            "a",
+            "1",
+            "error: invalid origin template \"http://127.0.0.1/{c\\u{1}\\nrate}\": unknown \
+             marker {c\\u{1}\\nrate} (known: {crate}, {version}, {prefix}, {lowerprefix}, \
+             {sha256-checksum})",
         );
     }
 

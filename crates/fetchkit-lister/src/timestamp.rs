@@ -80,6 +80,14 @@ impl Timestamp {
 
 impl fmt::Display for Timestamp {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.render().as_str())
+    }
+}
+
+impl Timestamp {
+    /// The [`Display`](fmt::Display) form in a stack buffer: the listing's JSON writer copies
+    /// it straight into its output, with no formatting machinery per value.
+    pub(crate) fn render(&self) -> Text {
         let digits = if self.nanos == 0 {
             0
         } else if self.nanos.is_multiple_of(1000) {
@@ -87,8 +95,10 @@ impl fmt::Display for Timestamp {
         } else {
             9
         };
-        write_civil(f, self.seconds, self.nanos, digits, 'T')?;
-        f.write_str("+00:00")
+        let mut text = Text::default();
+        text.civil(self.seconds, self.nanos, digits, b'T');
+        text.push_str("+00:00");
+        text
     }
 }
 
@@ -152,6 +162,15 @@ const SUFFIX_COLON: u8 = 3; // +00:00
 const SUFFIX_COMPACT: u8 = 4; // +0000
 
 impl DumpTime {
+    /// A placeholder (the epoch, no fraction, no offset) for memory filled before use.
+    pub(crate) const BLANK: DumpTime = DumpTime {
+        seconds: 0,
+        nanos: 0,
+        offset_minutes: 0,
+        digits: 0,
+        style: 0,
+    };
+
     /// Parses `YYYY-MM-DD HH:MM:SS` (or with `T`), then an optional `.` and 1 to 9 digits, then
     /// no offset (UTC), `Z`, or `±HH`, `±HH:MM` or `±HHMM`.
     pub fn parse(text: &str) -> Result<DumpTime, TimestampError> {
@@ -279,21 +298,44 @@ impl DumpTime {
 
 impl fmt::Display for DumpTime {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let separator = if self.style & STYLE_T != 0 { 'T' } else { ' ' };
+        f.write_str(self.render().as_str())
+    }
+}
+
+impl DumpTime {
+    /// The text as read, rebuilt in a stack buffer (see [`Timestamp::render`]).
+    pub(crate) fn render(&self) -> Text {
+        let separator = if self.style & STYLE_T != 0 {
+            b'T'
+        } else {
+            b' '
+        };
         let local = self.seconds + i64::from(self.offset_minutes) * 60;
-        write_civil(f, local, self.nanos, self.digits, separator)?;
-        let sign = if self.offset_minutes < 0 { '-' } else { '+' };
-        let (hours, minutes) = (
-            self.offset_minutes.unsigned_abs() / 60,
-            self.offset_minutes.unsigned_abs() % 60,
-        );
+        let mut text = Text::default();
+        text.civil(local, self.nanos, self.digits, separator);
+        let sign = if self.offset_minutes < 0 { b'-' } else { b'+' };
+        let hours = u64::from(self.offset_minutes.unsigned_abs() / 60);
+        let minutes = u64::from(self.offset_minutes.unsigned_abs() % 60);
         match self.style >> SUFFIX_SHIFT {
-            SUFFIX_Z => f.write_str("Z"),
-            SUFFIX_HOURS => write!(f, "{sign}{hours:02}"),
-            SUFFIX_COLON => write!(f, "{sign}{hours:02}:{minutes:02}"),
-            SUFFIX_COMPACT => write!(f, "{sign}{hours:02}{minutes:02}"),
-            _ => Ok(()),
+            SUFFIX_Z => text.push(b'Z'),
+            SUFFIX_HOURS => {
+                text.push(sign);
+                text.digits(hours, 2);
+            }
+            SUFFIX_COLON => {
+                text.push(sign);
+                text.digits(hours, 2);
+                text.push(b':');
+                text.digits(minutes, 2);
+            }
+            SUFFIX_COMPACT => {
+                text.push(sign);
+                text.digits(hours, 2);
+                text.digits(minutes, 2);
+            }
+            _ => {}
         }
+        text
     }
 }
 
@@ -317,37 +359,89 @@ impl Serialize for DumpTime {
     }
 }
 
-/// Writes `YYYY-MM-DD?HH:MM:SS[.fraction]` for `seconds` since the epoch, with `digits`
-/// fractional digits.
-fn write_civil(
-    f: &mut fmt::Formatter<'_>,
-    seconds: i64,
-    nanos: u32,
-    digits: u8,
-    separator: char,
-) -> fmt::Result {
-    let days = seconds.div_euclid(86_400);
-    let of_day = seconds.rem_euclid(86_400);
-    let (year, month, day) = civil_from_days(days);
-    // Years outside 0000..=9999 (reachable only through `from_unix` or subtraction) take
-    // ISO 8601's expanded form, with a sign, rather than a misleading four-digit field.
-    if !(0..=9999).contains(&year) {
-        write!(f, "{year:+05}")?;
-    } else {
-        write!(f, "{year:04}")?;
+/// A rendered timestamp: at most a sign, 19 year digits, `-MM-DDTHH:MM:SS`, 10 fraction
+/// bytes and a 6-byte offset, all ASCII.
+pub(crate) struct Text {
+    bytes: [u8; 56],
+    length: usize,
+}
+
+impl Default for Text {
+    fn default() -> Text {
+        Text {
+            bytes: [0; 56],
+            length: 0,
+        }
     }
-    write!(
-        f,
-        "-{month:02}-{day:02}{separator}{:02}:{:02}:{:02}",
-        of_day / 3600,
-        of_day / 60 % 60,
-        of_day % 60
-    )?;
-    if digits > 0 {
-        let fraction = nanos / 10u32.pow(u32::from(9 - digits.min(9)));
-        write!(f, ".{fraction:0width$}", width = usize::from(digits))?;
+}
+
+impl Text {
+    pub(crate) fn as_str(&self) -> &str {
+        // Only ASCII is ever pushed.
+        std::str::from_utf8(&self.bytes[..self.length]).unwrap_or_default()
     }
-    Ok(())
+
+    pub(crate) fn as_bytes(&self) -> &[u8] {
+        &self.bytes[..self.length]
+    }
+
+    fn push(&mut self, byte: u8) {
+        self.bytes[self.length] = byte;
+        self.length += 1;
+    }
+
+    fn push_str(&mut self, text: &str) {
+        self.bytes[self.length..self.length + text.len()].copy_from_slice(text.as_bytes());
+        self.length += text.len();
+    }
+
+    /// `value` in decimal, zero-padded to at least `width` digits.
+    fn digits(&mut self, mut value: u64, width: usize) {
+        let mut reversed = [0u8; 20];
+        let mut count = 0;
+        while value > 0 || count < width {
+            reversed[count] = b'0' + (value % 10) as u8;
+            value /= 10;
+            count += 1;
+        }
+        for &digit in reversed[..count].iter().rev() {
+            self.push(digit);
+        }
+    }
+
+    /// `YYYY-MM-DD?HH:MM:SS[.fraction]` for `seconds` since the epoch, with `digits`
+    /// fractional digits.
+    fn civil(&mut self, seconds: i64, nanos: u32, digits: u8, separator: u8) {
+        let days = seconds.div_euclid(86_400);
+        let of_day = seconds.rem_euclid(86_400) as u64;
+        let (year, month, day) = civil_from_days(days);
+        // Years outside 0000..=9999 (reachable only through `from_unix` or subtraction) take
+        // ISO 8601's expanded form, with a sign, rather than a misleading four-digit field.
+        if (0..=9999).contains(&year) {
+            self.digits(year as u64, 4);
+        } else {
+            self.push(if year < 0 { b'-' } else { b'+' });
+            self.digits(year.unsigned_abs(), 4);
+        }
+        self.push(b'-');
+        self.digits(u64::from(month), 2);
+        self.push(b'-');
+        self.digits(u64::from(day), 2);
+        self.push(separator);
+        self.digits(of_day / 3600, 2);
+        self.push(b':');
+        self.digits(of_day / 60 % 60, 2);
+        self.push(b':');
+        self.digits(of_day % 60, 2);
+        if digits > 0 {
+            let digits = digits.min(9);
+            self.push(b'.');
+            self.digits(
+                u64::from(nanos / 10u32.pow(u32::from(9 - digits))),
+                usize::from(digits),
+            );
+        }
+    }
 }
 
 fn is_leap(year: u32) -> bool {
@@ -508,7 +602,9 @@ mod tests {
         assert_eq!(days_from_civil(0, 1, 1) * 86_400, FIRST_SECOND);
         assert_eq!(days_from_civil(10_000, 1, 1) * 86_400 - 1, LAST_SECOND);
         assert_eq!(
-            Timestamp::from_unix(FIRST_SECOND - 1, 0).unwrap().to_string(),
+            Timestamp::from_unix(FIRST_SECOND - 1, 0)
+                .unwrap()
+                .to_string(),
             "-0001-12-31T23:59:59+00:00"
         );
     }

@@ -23,7 +23,7 @@ fn main() -> anyhow::Result<()> {
         .with_context(|| format!("{path}: listing failed"))?;
     let mut origins = 0usize;
     let mut artifacts = 0usize;
-    for page in &listing.pages {
+    for page in listing.pages() {
         let origin = page.origin(&templates);
         artifacts += origin.extra_loader_arguments.artifacts.len();
         origins += 1;

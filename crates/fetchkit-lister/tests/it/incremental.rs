@@ -60,7 +60,7 @@ fn day3() -> Vec<u8> {
 #[test]
 fn a_full_run_lists_everything_and_gives_the_dump_timestamp() {
     let listing = list(&day1(), None).unwrap();
-    assert_eq!(listing.pages.len(), 2);
+    assert_eq!(listing.pages().len(), 2);
     assert!(!listing.stale);
     assert_eq!(listing.next_state(), state(DAY1));
     assert_eq!(
@@ -96,7 +96,7 @@ fn the_same_dump_twice_lists_nothing_the_second_time() {
     for dump in [day1(), day1_with_a_late_crate()] {
         let first = list(&dump, None).unwrap();
         let second = list(&dump, Some(first.next_state())).unwrap();
-        assert_eq!(second.pages, []);
+        assert_eq!(second.pages().len(), 0);
         assert!(second.stale);
         assert_eq!(second.next_state(), first.next_state());
         // It did not even read the tables.
@@ -116,7 +116,7 @@ fn a_state_equal_to_the_dump_timestamp_lists_nothing() {
 #[test]
 fn an_older_dump_lists_nothing_and_keeps_the_state() {
     let listing = list(&day1(), Some(state(DAY2))).unwrap();
-    assert_eq!(listing.pages, []);
+    assert_eq!(listing.pages().len(), 0);
     assert!(listing.stale);
     assert_eq!(listing.next_state(), state(DAY2));
 }

@@ -278,7 +278,7 @@ fn new_versions(versions: &[Ver]) -> String {
 /// page (`name: version/yanked ...`), then deleted crates.
 fn summary(listing: &Listing) -> String {
     let mut out = String::new();
-    for page in &listing.pages {
+    for page in listing.pages() {
         write!(out, "{}:", page.name).unwrap();
         for line in &page.versions {
             write!(out, " {}", line.version).unwrap();

@@ -260,11 +260,11 @@ async fn templates_derived_from_the_dump_url() {
     .unwrap();
     let base = context.server.url("");
     assert_eq!(
-        listing.pages[0].versions[0].crate_file,
+        listing.page(0).unwrap().versions[0].crate_file,
         format!("{base}/crates/crate-000/crate-000-0.1.0.crate")
     );
     assert_eq!(
-        listing.pages[0].origin(&templates).url,
+        listing.page(0).unwrap().origin(&templates).url,
         format!("{base}/crates/crate-000")
     );
 }

@@ -62,7 +62,8 @@ fn old_and_new_schema_give_identical_listings() {
     let old = list(&old_dump().tar_gz(), None).unwrap();
     let new = list(&new_dump().tar_gz(), None).unwrap();
     assert_eq!(old, new);
-    let line = &new.pages[2].versions[0];
+    let page = new.page(2).unwrap();
+    let line = &page.versions[0];
     assert_eq!(line.checksum.to_hex(), "03".repeat(32));
     assert_eq!(
         line.crate_file,
@@ -116,7 +117,9 @@ fn timestamps_with_any_precision_and_suffix() {
         Dump::standard(TIMESTAMP, &new_crates(&crates), &new_versions(&versions)),
     ] {
         let listing = list(&dump.tar_gz(), None).unwrap();
-        let shown: Vec<String> = listing.pages[0]
+        let shown: Vec<String> = listing
+            .page(0)
+            .unwrap()
             .versions
             .iter()
             .map(|line| format!("{} = {}", line.last_update, line.last_update.timestamp()))
@@ -194,7 +197,8 @@ fn duplicate_version_ids_and_numbers() {
     )
     .unwrap();
     assert_eq!(summary(&listing), "a: 1.0.0(yanked)\nb: 1.0.0\n");
-    let line = &listing.pages[0].versions[0];
+    let page = listing.page(0).unwrap();
+    let line = &page.versions[0];
     assert_eq!(line.checksum.to_hex(), "03".repeat(32));
     assert_eq!(line.last_update.to_string(), "2017-11-30 06:00:00");
 }
@@ -244,14 +248,15 @@ fn a_crate_file_template_with_cargo_markers() {
     .unwrap();
     let listing =
         fetchkit_lister::list_from_reader(old_dump().tar_gz().as_slice(), &options).unwrap();
+    let page = listing.page(0).unwrap();
     assert_eq!(
-        listing.pages[0].versions[0].crate_file,
+        page.versions[0].crate_file,
         format!("http://127.0.0.1:1/dl/ra/nd/rand/0.1.1/{}", "06".repeat(32))
     );
-    let origin = listing.pages[0].origin(&options.templates);
+    let origin = page.origin(&options.templates);
     assert_eq!(origin.url, "http://127.0.0.1:1/crates/rand");
     assert_eq!(
         origin.extra_loader_arguments.artifacts[0].url,
-        listing.pages[0].versions[0].crate_file
+        page.versions[0].crate_file
     );
 }

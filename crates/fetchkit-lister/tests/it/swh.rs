@@ -3,10 +3,10 @@
 
 use std::sync::OnceLock;
 
-use fetchkit_lister::{Listing, State, Timestamp, list_from_path};
+use fetchkit_lister::{LineFormat, Listing, State, Timestamp, list_from_path};
 use serde_json::Value;
 
-use crate::{data_dir, options, templates};
+use crate::{data_dir, options};
 
 fn expected() -> &'static Value {
     static EXPECTED: OnceLock<Value> = OnceLock::new();
@@ -31,19 +31,44 @@ fn run(visit: u32, since: Option<State>) -> Listing {
 fn check_scenario(listing: &Listing, scenario: &str) {
     let expected = &expected()[scenario];
     assert!(expected.is_object(), "no scenario {scenario}");
-    let pages: Vec<_> = listing.pages.iter().map(|page| &page.versions).collect();
+    let pages: Vec<_> = listing.pages().map(|page| page.versions).collect();
     assert_eq!(
         serde_json::to_value(&pages).unwrap(),
         expected["pages"],
         "pages of {scenario}"
     );
-    let origins: Vec<_> = listing.origins(&templates()).collect();
+    let origins: Vec<_> = listing.origins().collect();
     assert_eq!(
         serde_json::to_value(&origins).unwrap(),
         expected["origins"],
         "origins of {scenario}"
     );
-    assert_eq!(listing.stats.crates, listing.pages.len() as u64);
+    assert_eq!(listing.stats.crates, listing.pages().len() as u64);
+    assert_eq!(
+        json_lines(listing, LineFormat::Origins),
+        serde_lines(&origins),
+        "origins written fast, {scenario}"
+    );
+    assert_eq!(
+        json_lines(listing, LineFormat::Pages),
+        serde_lines(&pages),
+        "pages written fast, {scenario}"
+    );
+}
+
+/// What `write_json_lines` writes, as text.
+fn json_lines(listing: &Listing, format: LineFormat) -> String {
+    let mut out = Vec::new();
+    listing.write_json_lines(&mut out, format).unwrap();
+    String::from_utf8(out).unwrap()
+}
+
+/// What `serde_json` writes for the same values, one per line.
+fn serde_lines<T: serde::Serialize>(values: &[T]) -> String {
+    values
+        .iter()
+        .map(|value| serde_json::to_string(value).unwrap() + "\n")
+        .collect()
 }
 
 fn timestamp(value: &Value) -> Timestamp {
@@ -130,7 +155,7 @@ async fn three_runs_through_a_state_file() {
         let listing = list_from_path(path(visit), &options(since)).await.unwrap();
         check_scenario(&listing, scenario);
         listing.next_state().save(&state_file).unwrap();
-        runs.push(listing.pages.len());
+        runs.push(listing.pages().len());
     }
     assert_eq!(runs, [3, 1, 0]);
     assert_eq!(
