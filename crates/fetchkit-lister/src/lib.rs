@@ -33,10 +33,13 @@
 //! - **A pure core.** Row parsing, grouping, version order, template expansion and state
 //!   decisions are plain functions over data; the IO around them is thin.
 //!
-//! Cost: peak memory is about 250 bytes per version (under 600 MB for 2 million versions),
-//! most of it the listing itself; version rows are kept as compact records until the end, then
-//! each page is built once at its exact size. Time against the decompression bound and peer
-//! tools is measured by `cargo xtask bench lister` and recorded in `docs/benchmarks.md`.
+//! Cost: peak memory is about 100 bytes per version (about 210 MB for 2 million versions):
+//! rows stay where parsing put them, as 64-byte entries, and a page is a list of row numbers
+//! in version order. [`Listing::pages`] makes owned pages on demand, and
+//! [`Listing::write_json_lines`] writes the listing from the table on up to four threads,
+//! byte for byte what `serde_json` writes for the same values. Time against the
+//! decompression bound and peer tools is measured by `cargo xtask bench lister` and recorded
+//! in `docs/benchmarks.md`.
 //!
 //! What it deliberately does not do: fetch crate files, read the registry's index, follow
 //! deletions beyond reporting them, or keep per-version state.
