@@ -114,6 +114,11 @@ impl Listing {
 struct Lines<'l> {
     listing: &'l Listing,
     format: LineFormat,
+    /// The templates' literal text needs no JSON escapes (so a URL made of plain values
+    /// needs none either).
+    plain_templates: bool,
+    /// The current page's name and version numbers need no JSON escapes.
+    plain_page: bool,
     scratch: String,
     /// The current page's entries and their version numbers. Rows and numbers lie all over
     /// memory in page order; copying a page's first, in a loop of independent loads, lets
@@ -127,6 +132,8 @@ impl<'l> Lines<'l> {
         Lines {
             listing,
             format,
+            plain_templates: listing.templates.literals().all(is_plain),
+            plain_page: false,
             scratch: String::new(),
             entries: Vec::new(),
             numbers: String::new(),
@@ -143,6 +150,7 @@ impl<'l> Lines<'l> {
                 self.numbers.push_str(table.number(entry));
                 self.entries.push((*entry, start..self.numbers.len()));
             }
+            self.plain_page = is_plain(&table.names[page]) && is_plain(&self.numbers);
             match self.format {
                 LineFormat::Origins => self.origin(out, page),
                 LineFormat::Pages => self.page(out, page),
@@ -151,26 +159,45 @@ impl<'l> Lines<'l> {
         }
     }
 
-    /// The crate file's URL, in the scratch string.
-    fn crate_file(&mut self, name: &str, version: &str, entry: &Entry) -> &str {
-        self.scratch.clear();
-        self.listing.templates.crate_file_url_into(
-            &mut self.scratch,
-            name,
-            version,
-            &entry.checksum,
-        );
-        &self.scratch
+    /// The crate file's URL as a JSON string.
+    fn crate_file(&mut self, out: &mut Vec<u8>, name: &str, version: &str, entry: &Entry) {
+        let templates = &self.listing.templates;
+        if self.plain_page && self.plain_templates {
+            out.push(b'"');
+            templates.crate_file_url_into(out, name, version, &entry.checksum);
+            out.push(b'"');
+        } else {
+            self.scratch.clear();
+            templates.crate_file_url_into(&mut self.scratch, name, version, &entry.checksum);
+            string(out, &self.scratch);
+        }
     }
 
-    /// `{name}-{version}.crate`, in the scratch string.
-    fn filename(&mut self, name: &str, version: &str) -> &str {
-        self.scratch.clear();
-        self.scratch.push_str(name);
-        self.scratch.push('-');
-        self.scratch.push_str(version);
-        self.scratch.push_str(".crate");
-        &self.scratch
+    /// `{name}-{version}.crate` as a JSON string.
+    fn filename(&mut self, out: &mut Vec<u8>, name: &str, version: &str) {
+        if self.plain_page {
+            out.push(b'"');
+            out.extend_from_slice(name.as_bytes());
+            out.push(b'-');
+            out.extend_from_slice(version.as_bytes());
+            out.extend_from_slice(b".crate\"");
+        } else {
+            self.scratch.clear();
+            self.scratch.push_str(name);
+            self.scratch.push('-');
+            self.scratch.push_str(version);
+            self.scratch.push_str(".crate");
+            string(out, &self.scratch);
+        }
+    }
+
+    /// A name or version number of the current page as a JSON string.
+    fn value(&self, out: &mut Vec<u8>, text: &str) {
+        if self.plain_page {
+            ascii(out, text.as_bytes());
+        } else {
+            string(out, text);
+        }
     }
 
     /// Fields in the order of `Origin`'s serde derive.
@@ -197,11 +224,11 @@ impl<'l> Lines<'l> {
             }
             let version = &numbers[number.clone()];
             out.extend_from_slice(b"{\"version\":");
-            string(out, version);
+            self.value(out, version);
             out.extend_from_slice(b",\"filename\":");
-            string(out, self.filename(name, version));
+            self.filename(out, name, version);
             out.extend_from_slice(b",\"url\":");
-            string(out, self.crate_file(name, version, entry));
+            self.crate_file(out, name, version, entry);
             out.extend_from_slice(b",\"checksums\":{\"sha256\":");
             ascii(out, hex_digits(&entry.checksum.0).as_str().as_bytes());
             out.extend_from_slice(b"}}");
@@ -212,7 +239,7 @@ impl<'l> Lines<'l> {
                 out.push(b',');
             }
             out.extend_from_slice(b"{\"version\":");
-            string(out, &numbers[number.clone()]);
+            self.value(out, &numbers[number.clone()]);
             out.extend_from_slice(b",\"yanked\":");
             boolean(out, entry.yanked);
             out.extend_from_slice(b",\"last_update\":");
@@ -237,13 +264,13 @@ impl<'l> Lines<'l> {
             }
             let version = &numbers[number.clone()];
             out.extend_from_slice(b"{\"name\":");
-            string(out, name);
+            self.value(out, name);
             out.extend_from_slice(b",\"version\":");
-            string(out, version);
+            self.value(out, version);
             out.extend_from_slice(b",\"crate_file\":");
-            string(out, self.crate_file(name, version, entry));
+            self.crate_file(out, name, version, entry);
             out.extend_from_slice(b",\"filename\":");
-            string(out, self.filename(name, version));
+            self.filename(out, name, version);
             out.extend_from_slice(b",\"checksum\":");
             ascii(out, hex_digits(&entry.checksum.0).as_str().as_bytes());
             out.extend_from_slice(b",\"yanked\":");
@@ -258,13 +285,18 @@ impl<'l> Lines<'l> {
     }
 }
 
-/// A JSON string. Text with nothing to escape (every name, version and URL in practice) is
-/// copied; anything else goes through `serde_json`, so the escapes are exactly its own.
+/// Whether `text` needs no escapes in a JSON string (every name, version and URL in
+/// practice). No early exit, so that the loop vectorizes.
+fn is_plain(text: &str) -> bool {
+    !text.bytes().fold(false, |escape, byte| {
+        escape | (byte < 0x20) | (byte == b'"') | (byte == b'\\')
+    })
+}
+
+/// A JSON string. Text with nothing to escape is copied; anything else goes through
+/// `serde_json`, so the escapes are exactly its own.
 fn string(out: &mut Vec<u8>, text: &str) {
-    if text
-        .bytes()
-        .all(|byte| byte >= 0x20 && byte != b'"' && byte != b'\\')
-    {
+    if is_plain(text) {
         out.push(b'"');
         out.extend_from_slice(text.as_bytes());
         out.push(b'"');

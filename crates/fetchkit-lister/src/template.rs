@@ -183,10 +183,15 @@ impl Templates {
         self.origin.expand(name, "", None)
     }
 
+    /// The literal text of both templates (what surrounds the markers).
+    pub(crate) fn literals(&self) -> impl Iterator<Item = &str> {
+        self.crate_file.literals().chain(self.origin.literals())
+    }
+
     /// [`crate_file_url`](Self::crate_file_url), appended to `out`.
     pub(crate) fn crate_file_url_into(
         &self,
-        out: &mut String,
+        out: &mut impl TextSink,
         name: &str,
         version: &str,
         sha256: &Sha256Digest,
@@ -196,7 +201,7 @@ impl Templates {
     }
 
     /// [`origin_url`](Self::origin_url), appended to `out`.
-    pub(crate) fn origin_url_into(&self, out: &mut String, name: &str) {
+    pub(crate) fn origin_url_into(&self, out: &mut impl TextSink, name: &str) {
         self.origin.expand_into(out, name, "", None);
     }
 }
@@ -258,7 +263,7 @@ impl Template {
     /// Appends the expansion to `out` (which the listing's writer reuses line after line).
     fn expand_into(
         &self,
-        out: &mut String,
+        out: &mut impl TextSink,
         name: &str,
         version: &str,
         sha256: Option<&Sha256Digest>,
@@ -266,18 +271,42 @@ impl Template {
         let prefix = || crate_prefix(name);
         for part in &self.parts {
             match part {
-                Part::Literal(text) => out.push_str(text),
-                Part::Crate => out.push_str(name),
-                Part::Version => out.push_str(version),
-                Part::Prefix => out.push_str(&prefix()),
-                Part::LowerPrefix => out.push_str(&prefix().to_lowercase()),
+                Part::Literal(text) => out.put(text),
+                Part::Crate => out.put(name),
+                Part::Version => out.put(version),
+                Part::Prefix => out.put(&prefix()),
+                Part::LowerPrefix => out.put(&prefix().to_lowercase()),
                 Part::Sha256 => {
                     if let Some(sha256) = sha256 {
-                        push_hex(out, &sha256.0);
+                        out.put(hex_digits(&sha256.0).as_str());
                     }
                 }
             }
         }
+    }
+
+    fn literals(&self) -> impl Iterator<Item = &str> {
+        self.parts.iter().filter_map(|part| match part {
+            Part::Literal(text) => Some(text.as_str()),
+            _ => None,
+        })
+    }
+}
+
+/// Where an expansion goes: a `String`, or the listing writer's byte buffer.
+pub(crate) trait TextSink {
+    fn put(&mut self, text: &str);
+}
+
+impl TextSink for String {
+    fn put(&mut self, text: &str) {
+        self.push_str(text);
+    }
+}
+
+impl TextSink for Vec<u8> {
+    fn put(&mut self, text: &str) {
+        self.extend_from_slice(text.as_bytes());
     }
 }
 
@@ -296,11 +325,6 @@ fn crate_prefix(name: &str) -> String {
             format!("{first}/{second}")
         }
     }
-}
-
-/// Appends lower-case hex.
-pub(crate) fn push_hex(out: &mut String, bytes: &[u8]) {
-    out.push_str(hex_digits(bytes).as_str());
 }
 
 /// Up to 32 bytes as 64 lower-case hex digits, in a stack buffer.
