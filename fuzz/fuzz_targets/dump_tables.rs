@@ -6,7 +6,7 @@
 //! panic; an error is one line; every page listed has a version, and its lines belong to it.
 #![no_main]
 
-use fetchkit_lister::{ListOptions, Templates, list_from_reader};
+use fetchkit_lister::{LineFormat, ListOptions, Templates, list_from_reader};
 use libfuzzer_sys::fuzz_target;
 
 fn dump(crates: &[u8], versions: &[u8]) -> Vec<u8> {
@@ -40,12 +40,21 @@ fuzz_target!(|data: &[u8]| {
     let options = ListOptions::new(templates);
     match list_from_reader(&dump(crates, versions)[..], &options) {
         Ok(listing) => {
-            for page in &listing.pages {
+            let mut expected = String::new();
+            for page in listing.pages() {
                 assert!(!page.versions.is_empty(), "a page without versions");
                 for line in &page.versions {
                     assert_eq!(line.name, page.name, "a line on another crate's page");
                 }
+                expected += &serde_json::to_string(&page.versions).expect("serializable");
+                expected.push('\n');
             }
+            // The fast writer writes what serde_json writes, whatever the names and versions.
+            let mut written = Vec::new();
+            listing
+                .write_json_lines(&mut written, LineFormat::Pages)
+                .expect("writing to memory");
+            assert_eq!(String::from_utf8(written).expect("UTF-8"), expected);
         }
         Err(error) => {
             let message = error.to_string();
