@@ -3,11 +3,21 @@
 //! The input is split at its first 0xFF byte into the bodies of `crates.csv` and
 //! `versions.csv`, which are packed with a valid `metadata.json` into a real `.tar.gz`, so the
 //! fuzzer spends its time in the parsing rather than failing the gzip header. Properties: no
-//! panic; an error is one line; every page listed has a version, and its lines belong to it.
+//! panic; an error is one line; every page listed has a version, and its lines belong to it;
+//! a page's versions are distinct and in the documented order (semver ones first, by semver,
+//! then the rest as strings), checked against `semver` itself.
 #![no_main]
 
 use fetchkit_lister::{LineFormat, ListOptions, Templates, list_from_reader};
 use libfuzzer_sys::fuzz_target;
+
+/// Where a version goes in its page, as `Page` documents it.
+fn place(version: &str) -> (Option<semver::Version>, &str) {
+    match semver::Version::parse(version) {
+        Ok(parsed) => (Some(parsed), ""),
+        Err(_) => (None, version),
+    }
+}
 
 fn dump(crates: &[u8], versions: &[u8]) -> Vec<u8> {
     let encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
@@ -45,6 +55,23 @@ fuzz_target!(|data: &[u8]| {
                 assert!(!page.versions.is_empty(), "a page without versions");
                 for line in &page.versions {
                     assert_eq!(line.name, page.name, "a line on another crate's page");
+                }
+                for pair in page.versions.windows(2) {
+                    let (a, b) = (place(&pair[0].version), place(&pair[1].version));
+                    // `None` sorts first in an Option; the documented order puts it last.
+                    let order = match (&a.0, &b.0) {
+                        (Some(x), Some(y)) => x.cmp(y),
+                        (Some(_), None) => std::cmp::Ordering::Less,
+                        (None, Some(_)) => std::cmp::Ordering::Greater,
+                        (None, None) => a.1.cmp(b.1),
+                    };
+                    assert_eq!(
+                        order,
+                        std::cmp::Ordering::Less,
+                        "{:?} before {:?}",
+                        pair[0].version,
+                        pair[1].version
+                    );
                 }
                 expected += &serde_json::to_string(&page.versions).expect("serializable");
                 expected.push('\n');

@@ -11,6 +11,7 @@ use std::sync::mpsc;
 
 use crate::listing::{Entry, Listing};
 use crate::template::hex_digits;
+use crate::timestamp::Dates;
 
 /// What each line of [`Listing::write_json_lines`] holds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -120,10 +121,19 @@ struct Lines<'l> {
     /// The current page's name and version numbers need no JSON escapes.
     plain_page: bool,
     scratch: String,
-    /// The current page's entries and their version numbers. Rows and numbers lie all over
-    /// memory in page order; copying a page's first, in a loop of independent loads, lets
-    /// their cache misses overlap.
-    entries: Vec<(Entry, std::ops::Range<usize>)>,
+    /// The current batch: its entries, where each page's end, and their version numbers.
+    /// Rows and numbers lie all over memory in page order; copying the batch's first, in
+    /// loops of independent loads, lets their cache misses overlap.
+    batch: Batch,
+    dates: Dates,
+}
+
+#[derive(Default)]
+struct Batch {
+    entries: Vec<Entry>,
+    page_ends: Vec<usize>,
+    /// Each entry's number in `numbers`.
+    spans: Vec<std::ops::Range<usize>>,
     numbers: String,
 }
 
@@ -135,28 +145,48 @@ impl<'l> Lines<'l> {
             plain_templates: listing.templates.literals().all(is_plain),
             plain_page: false,
             scratch: String::new(),
-            entries: Vec::new(),
-            numbers: String::new(),
+            batch: Batch::default(),
+            dates: Dates::new(),
         }
     }
 
     fn write(&mut self, out: &mut Vec<u8>, pages: std::ops::Range<usize>) {
-        for page in pages {
-            let table = &self.listing.table;
-            self.entries.clear();
-            self.numbers.clear();
-            for entry in table.versions(page) {
-                let start = self.numbers.len();
-                self.numbers.push_str(table.number(entry));
-                self.entries.push((*entry, start..self.numbers.len()));
-            }
-            self.plain_page = is_plain(&table.names[page]) && is_plain(&self.numbers);
+        let table = &self.listing.table;
+        let mut batch = std::mem::take(&mut self.batch);
+        batch.entries.clear();
+        batch.page_ends.clear();
+        for page in pages.clone() {
+            batch.entries.extend(table.versions(page).copied());
+            batch.page_ends.push(batch.entries.len());
+        }
+        batch.spans.clear();
+        batch.numbers.clear();
+        for entry in &batch.entries {
+            let start = batch.numbers.len();
+            batch.numbers.push_str(table.number(entry));
+            batch.spans.push(start..batch.numbers.len());
+        }
+        let mut start = 0;
+        for (page, &end) in pages.zip(&batch.page_ends) {
+            let entries = &batch.entries[start..end];
+            let spans = &batch.spans[start..end];
+            let numbers = spans
+                .first()
+                .zip(spans.last())
+                .map_or("", |(first, last)| &batch.numbers[first.start..last.end]);
+            self.plain_page = is_plain(&table.names[page]) && is_plain(numbers);
+            let versions = entries
+                .iter()
+                .zip(spans)
+                .map(|(entry, span)| (entry, &batch.numbers[span.clone()]));
             match self.format {
-                LineFormat::Origins => self.origin(out, page),
-                LineFormat::Pages => self.page(out, page),
+                LineFormat::Origins => self.origin(out, page, versions),
+                LineFormat::Pages => self.page(out, page, versions),
             }
             out.push(b'\n');
+            start = end;
         }
+        self.batch = batch;
     }
 
     /// The crate file's URL as a JSON string.
@@ -201,28 +231,37 @@ impl<'l> Lines<'l> {
     }
 
     /// Fields in the order of `Origin`'s serde derive.
-    fn origin(&mut self, out: &mut Vec<u8>, page: usize) {
+    fn origin<'v>(
+        &mut self,
+        out: &mut Vec<u8>,
+        page: usize,
+        versions: impl Iterator<Item = (&'v Entry, &'v str)> + Clone,
+    ) {
         let listing = self.listing;
         let table = &listing.table;
         let name = &*table.names[page];
-        let entries = std::mem::take(&mut self.entries);
-        let numbers = std::mem::take(&mut self.numbers);
 
         out.extend_from_slice(b"{\"url\":");
         self.scratch.clear();
         listing.templates.origin_url_into(&mut self.scratch, name);
         string(out, &self.scratch);
         out.extend_from_slice(b",\"visit_type\":\"crates\",\"last_update\":");
-        match entries.first() {
-            Some((first, _)) => ascii(out, first.updated_at.timestamp().render().as_bytes()),
+        match versions.clone().next() {
+            Some((first, _)) => ascii(
+                out,
+                first
+                    .updated_at
+                    .timestamp()
+                    .render_with(Some(&mut self.dates))
+                    .as_bytes(),
+            ),
             None => out.extend_from_slice(b"null"),
         }
         out.extend_from_slice(b",\"extra_loader_arguments\":{\"artifacts\":[");
-        for (index, (entry, number)) in entries.iter().enumerate() {
+        for (index, (entry, version)) in versions.clone().enumerate() {
             if index > 0 {
                 out.push(b',');
             }
-            let version = &numbers[number.clone()];
             out.extend_from_slice(b"{\"version\":");
             self.value(out, version);
             out.extend_from_slice(b",\"filename\":");
@@ -230,39 +269,45 @@ impl<'l> Lines<'l> {
             out.extend_from_slice(b",\"url\":");
             self.crate_file(out, name, version, entry);
             out.extend_from_slice(b",\"checksums\":{\"sha256\":");
-            ascii(out, hex_digits(&entry.checksum.0).as_str().as_bytes());
+            ascii(out, hex_digits(&entry.checksum.0).as_bytes());
             out.extend_from_slice(b"}}");
         }
         out.extend_from_slice(b"],\"crates_metadata\":[");
-        for (index, (entry, number)) in entries.iter().enumerate() {
+        for (index, (entry, version)) in versions.enumerate() {
             if index > 0 {
                 out.push(b',');
             }
             out.extend_from_slice(b"{\"version\":");
-            self.value(out, &numbers[number.clone()]);
+            self.value(out, version);
             out.extend_from_slice(b",\"yanked\":");
             boolean(out, entry.yanked);
             out.extend_from_slice(b",\"last_update\":");
-            ascii(out, entry.updated_at.render().as_bytes());
+            ascii(
+                out,
+                entry
+                    .updated_at
+                    .render_with(Some(&mut self.dates))
+                    .as_bytes(),
+            );
             out.push(b'}');
         }
         out.extend_from_slice(b"]}}");
-        self.entries = entries;
-        self.numbers = numbers;
     }
 
     /// Fields in the order of `VersionLine`'s `Serialize`.
-    fn page(&mut self, out: &mut Vec<u8>, page: usize) {
+    fn page<'v>(
+        &mut self,
+        out: &mut Vec<u8>,
+        page: usize,
+        versions: impl Iterator<Item = (&'v Entry, &'v str)>,
+    ) {
         let table = &self.listing.table;
         let name = &*table.names[page];
-        let entries = std::mem::take(&mut self.entries);
-        let numbers = std::mem::take(&mut self.numbers);
         out.push(b'[');
-        for (index, (entry, number)) in entries.iter().enumerate() {
+        for (index, (entry, version)) in versions.enumerate() {
             if index > 0 {
                 out.push(b',');
             }
-            let version = &numbers[number.clone()];
             out.extend_from_slice(b"{\"name\":");
             self.value(out, name);
             out.extend_from_slice(b",\"version\":");
@@ -272,16 +317,20 @@ impl<'l> Lines<'l> {
             out.extend_from_slice(b",\"filename\":");
             self.filename(out, name, version);
             out.extend_from_slice(b",\"checksum\":");
-            ascii(out, hex_digits(&entry.checksum.0).as_str().as_bytes());
+            ascii(out, hex_digits(&entry.checksum.0).as_bytes());
             out.extend_from_slice(b",\"yanked\":");
             boolean(out, entry.yanked);
             out.extend_from_slice(b",\"last_update\":");
-            ascii(out, entry.updated_at.render().as_bytes());
+            ascii(
+                out,
+                entry
+                    .updated_at
+                    .render_with(Some(&mut self.dates))
+                    .as_bytes(),
+            );
             out.push(b'}');
         }
         out.push(b']');
-        self.entries = entries;
-        self.numbers = numbers;
     }
 }
 

@@ -74,6 +74,7 @@ mod archive;
 mod error;
 mod json;
 mod listing;
+mod order;
 mod origin;
 mod remote;
 mod rows;

@@ -3,7 +3,6 @@
 //! listing out, and pages are made from the table only when asked for (or written straight
 //! from it, see `json.rs`).
 
-use std::cmp::Ordering;
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::{Arc, mpsc};
@@ -12,6 +11,7 @@ use fetchkit_transport::Sha256Digest;
 use serde::ser::SerializeStruct;
 use serde::{Serialize, Serializer};
 
+use crate::order;
 use crate::rows::{At, CrateRow, DeletedRow, VersionRow};
 use crate::template::hex_digits;
 use crate::{DumpTime, ListError, ListOptions, State, Templates, Timestamp};
@@ -208,96 +208,6 @@ pub(crate) fn is_new(at: Timestamp, threshold: Option<Timestamp>) -> bool {
     threshold.is_none_or(|threshold| at > threshold)
 }
 
-/// A version number's place in a page (see [`Page`]).
-#[derive(Debug, PartialEq, Eq)]
-enum VersionKey<'a> {
-    Semver(semver::Version),
-    Other(&'a str),
-}
-
-impl VersionKey<'_> {
-    fn of(version: &str) -> VersionKey<'_> {
-        if let Some(plain) = plain_version(version) {
-            return VersionKey::Semver(plain);
-        }
-        match semver::Version::parse(version) {
-            Ok(parsed) => VersionKey::Semver(parsed),
-            Err(_) => VersionKey::Other(version),
-        }
-    }
-}
-
-/// `MAJOR.MINOR.PATCH` with nothing after it, the form of nearly every published version,
-/// read without `semver`'s general parser (which allocates for every version). Anything else,
-/// leading zeros and overflow included, is left to that parser.
-fn plain_version(version: &str) -> Option<semver::Version> {
-    let mut numbers = [0u64; 3];
-    let mut parts = version.split('.');
-    for number in &mut numbers {
-        let part = parts.next()?.as_bytes();
-        if part.is_empty() || (part.len() > 1 && part[0] == b'0') {
-            return None;
-        }
-        for &byte in part {
-            if !byte.is_ascii_digit() {
-                return None;
-            }
-            *number = number
-                .checked_mul(10)?
-                .checked_add(u64::from(byte - b'0'))?;
-        }
-    }
-    if parts.next().is_some() {
-        return None;
-    }
-    Some(semver::Version::new(numbers[0], numbers[1], numbers[2]))
-}
-
-impl PartialOrd for VersionKey<'_> {
-    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
-}
-
-impl Ord for VersionKey<'_> {
-    fn cmp(&self, other: &Self) -> Ordering {
-        match (self, other) {
-            (VersionKey::Semver(a), VersionKey::Semver(b)) => a.cmp(b),
-            (VersionKey::Other(a), VersionKey::Other(b)) => a.cmp(b),
-            (VersionKey::Semver(_), VersionKey::Other(_)) => Ordering::Less,
-            (VersionKey::Other(_), VersionKey::Semver(_)) => Ordering::Greater,
-        }
-    }
-}
-
-/// Orders the rows of one crate (see [`Page`]) and keeps one per version number, the last:
-/// `rows` are in row order, `number` gives a row's version number, and `out` receives the
-/// rows kept. `scratch` is reused from crate to crate.
-fn order_versions<'a, T: Copy>(
-    rows: &[T],
-    number: impl Fn(&T) -> &'a str,
-    scratch: &mut Vec<(VersionKey<'a>, usize)>,
-    out: &mut Vec<T>,
-) {
-    out.clear();
-    scratch.clear();
-    scratch.extend(
-        rows.iter()
-            .enumerate()
-            .map(|(at, row)| (VersionKey::of(number(row)), at)),
-    );
-    // Stable, so rows with the same number stay in row order and the last one is kept below.
-    scratch.sort_by(|a, b| a.0.cmp(&b.0));
-    for (at, (_, row)) in scratch.iter().enumerate() {
-        let same_as_next = scratch
-            .get(at + 1)
-            .is_some_and(|(_, next)| number(&rows[*next]) == number(&rows[*row]));
-        if !same_as_next {
-            out.push(rows[*row]);
-        }
-    }
-}
-
 /// An entry's version number in the table's text.
 fn number_in<'a>(numbers: &'a str, entry: &Entry) -> &'a str {
     let at = entry.number_at as usize;
@@ -334,45 +244,109 @@ impl Hasher for IdHasher {
 
 type IdMap<V> = HashMap<i32, V, BuildHasherDefault<IdHasher>>;
 
-/// What the listing knows of a crate id.
+/// What the listing knows of a crate id: not listed, listed (no version row yet), or its page.
 const NOT_LISTED: u32 = u32::MAX;
 const LISTED: u32 = u32::MAX - 1;
 
-/// Crate ids to [`NOT_LISTED`], [`LISTED`] (no version row yet) or their page.
-///
-/// Every version row looks its crate up. The registry's ids are small and dense (they count
-/// crates), so they index a plain array: a few bytes a crate, mostly in cache, where a hash
-/// map's lookup was a cache miss per row. Ids past [`PageIndex::DENSE`] go to a map.
-#[derive(Debug, Default)]
-struct PageIndex {
-    dense: Vec<u32>,
-    sparse: IdMap<u32>,
+/// A crate id's page (or [`NOT_LISTED`], [`LISTED`]) and its count of version rows.
+#[derive(Clone, Copy, Debug)]
+struct Slot {
+    page: u32,
+    rows: u32,
 }
 
-impl PageIndex {
+impl Slot {
+    const NOT_LISTED: Slot = Slot {
+        page: NOT_LISTED,
+        rows: 0,
+    };
+}
+
+/// What the listing knows of each crate id.
+///
+/// `finish` looks every version row's crate up. The registry's ids are small and dense (they
+/// count crates), so they index a plain array of eight bytes a crate, which stays in cache,
+/// where a hash map's lookup was a cache miss per row. Ids past [`CrateSlots::DENSE`] go to a
+/// map.
+#[derive(Debug, Default)]
+struct CrateSlots {
+    dense: Vec<Slot>,
+    sparse: IdMap<Slot>,
+}
+
+impl CrateSlots {
     const DENSE: usize = 1 << 24;
 
-    fn get(&self, id: i32) -> u32 {
+    fn get(&self, id: i32) -> Slot {
         match usize::try_from(id) {
-            Ok(at) if at < Self::DENSE => self.dense.get(at).copied().unwrap_or(NOT_LISTED),
-            _ => self.sparse.get(&id).copied().unwrap_or(NOT_LISTED),
+            Ok(at) if at < Self::DENSE => self.dense.get(at).copied(),
+            _ => self.sparse.get(&id).copied(),
+        }
+        .unwrap_or(Slot::NOT_LISTED)
+    }
+
+    /// The slot of a crate id that may be listed; `None` for one never listed.
+    fn get_mut(&mut self, id: i32) -> Option<&mut Slot> {
+        match usize::try_from(id) {
+            Ok(at) if at < Self::DENSE => self.dense.get_mut(at),
+            _ => self.sparse.get_mut(&id),
         }
     }
 
-    fn set(&mut self, id: i32, state: u32) {
+    fn set_listed(&mut self, id: i32, listed: bool) {
+        let page = if listed { LISTED } else { NOT_LISTED };
         match usize::try_from(id) {
             Ok(at) if at < Self::DENSE => {
                 if at >= self.dense.len() {
-                    if state == NOT_LISTED {
+                    if !listed {
                         return;
                     }
-                    self.dense.resize(at + 1, NOT_LISTED);
+                    self.dense.resize(at + 1, Slot::NOT_LISTED);
                 }
-                self.dense[at] = state;
+                self.dense[at].page = page;
             }
             _ => {
-                self.sparse.insert(id, state);
+                self.sparse.entry(id).or_insert(Slot::NOT_LISTED).page = page;
             }
+        }
+    }
+}
+
+impl CrateSlots {
+    /// The ids of listed crates.
+    fn listed(&self) -> IdSet {
+        let mut bits = vec![0u64; self.dense.len().div_ceil(64)];
+        for (at, slot) in self.dense.iter().enumerate() {
+            if slot.page != NOT_LISTED {
+                bits[at / 64] |= 1 << (at % 64);
+            }
+        }
+        let others = self
+            .sparse
+            .iter()
+            .filter(|(_, slot)| slot.page != NOT_LISTED)
+            .map(|(&id, _)| (id, ()))
+            .collect();
+        IdSet { bits, others }
+    }
+}
+
+/// A set of crate ids: a bit an id (a few dozen kilobytes, which stay in cache while the
+/// dump streams past) below [`CrateSlots::DENSE`], a map beyond.
+#[derive(Debug, Default)]
+struct IdSet {
+    bits: Vec<u64>,
+    others: IdMap<()>,
+}
+
+impl IdSet {
+    fn contains(&self, id: i32) -> bool {
+        match usize::try_from(id) {
+            Ok(at) if at < CrateSlots::DENSE => self
+                .bits
+                .get(at / 64)
+                .is_some_and(|word| word >> (at % 64) & 1 == 1),
+            _ => self.others.contains_key(&id),
         }
     }
 }
@@ -448,48 +422,9 @@ impl Table {
         }
     }
 
-    fn entries(&self) -> impl Iterator<Item = &Entry> {
-        self.order.iter().map(|&row| self.rows.get(row as usize))
-    }
-
     pub(crate) fn number(&self, entry: &Entry) -> &str {
         number_in(&self.numbers, entry)
     }
-}
-
-/// Orders the row numbers of consecutive pages in place, each page by version with one row
-/// per number (the kept rows first in each page's span); returns how many each page keeps.
-/// `grouped` holds the pages' row numbers page by page in row order, `sizes` their counts,
-/// and `spans` (aligned with `grouped`) each row's version number's place in `numbers`.
-fn order_pages(
-    numbers: &str,
-    sizes: &[usize],
-    grouped: &mut [u32],
-    spans: &[(u32, u32)],
-) -> Vec<usize> {
-    let number = |&(at, length): &(u32, u32)| &numbers[at as usize..(at + length) as usize];
-    let mut kept = Vec::with_capacity(sizes.len());
-    let mut scratch = Vec::new();
-    let mut rows = Vec::new();
-    let mut ordered = Vec::new();
-    let mut start = 0;
-    for &size in sizes {
-        let page = start..start + size;
-        rows.clear();
-        rows.extend(
-            grouped[page.clone()]
-                .iter()
-                .copied()
-                .zip(spans[page.clone()].iter().copied()),
-        );
-        order_versions(&rows, |(_, span)| number(span), &mut scratch, &mut ordered);
-        for (slot, (row, _)) in grouped[page].iter_mut().zip(&ordered) {
-            *slot = *row;
-        }
-        kept.push(ordered.len());
-        start += size;
-    }
-    kept
 }
 
 /// A page's entries (see [`Table::versions`]).
@@ -580,8 +515,9 @@ impl Rows {
         &self.chunks[row >> Self::CHUNK_BITS][row & (Self::CHUNK - 1)]
     }
 
-    fn set_key(&mut self, row: usize, key: u32) {
-        self.chunks[row >> Self::CHUNK_BITS][row & (Self::CHUNK - 1)].key = key;
+    /// All entries, in the order they were read.
+    fn entries(&self) -> impl Iterator<Item = &Entry> {
+        self.chunks.iter().flatten()
     }
 }
 
@@ -599,14 +535,10 @@ pub(crate) struct Builder<'o> {
     /// Listed crates' names by id, complete once `crates_done`.
     names: IdMap<Arc<str>>,
     /// Where each crate's rows go.
-    pages: PageIndex,
-    /// Page names, in the order of each crate's first version row.
-    page_names: Vec<Arc<str>>,
-    /// Rows per page.
-    page_sizes: Vec<usize>,
-    crates_done: bool,
-    /// The rows' keys are pages (the rows came after `crates.csv`), not yet crate ids.
-    rows_have_pages: bool,
+    crates: CrateSlots,
+    /// Crate ids listed, once `crates.csv` is read and when not every crate is listed: rows of
+    /// other crates are dropped as they come.
+    listed: Option<IdSet>,
     rows: Rows,
     /// Empty row chunks made ahead by another thread.
     chunk_supply: Option<mpsc::Receiver<Vec<Entry>>>,
@@ -625,11 +557,8 @@ impl<'o> Builder<'o> {
                 .map(|state| state.last_dump.saturating_sub(options.overlap)),
             dump_timestamp: None,
             names: IdMap::default(),
-            pages: PageIndex::default(),
-            page_names: Vec::new(),
-            page_sizes: Vec::new(),
-            crates_done: false,
-            rows_have_pages: false,
+            crates: CrateSlots::default(),
+            listed: None,
             rows: Rows::default(),
             chunk_supply: None,
             numbers: String::new(),
@@ -661,50 +590,32 @@ impl<'o> Builder<'o> {
         if is_new(row.updated_at, self.threshold) {
             // A repeated id replaces the earlier row, as in Software Heritage's lister.
             self.names.insert(row.id, row.name.into());
-            self.pages.set(row.id, LISTED);
+            self.crates.set_listed(row.id, true);
         } else {
             self.names.remove(&row.id);
-            self.pages.set(row.id, NOT_LISTED);
+            self.crates.set_listed(row.id, false);
         }
     }
 
     /// `crates.csv` is complete: later version rows of crates not listed can be dropped.
     pub(crate) fn crates_done(&mut self) {
-        self.crates_done = true;
-        // Version rows that follow get their page as they come; rows read before (a dump
-        // with the tables the other way round) get theirs in `finish`.
-        self.rows_have_pages = self.rows.count == 0;
-    }
-
-    /// The page of a crate's row, made on its first row; `None` for a crate not listed.
-    fn page_of(&mut self, crate_id: i32) -> Option<u32> {
-        match self.pages.get(crate_id) {
-            NOT_LISTED => None,
-            LISTED => {
-                let page = self.page_names.len() as u32;
-                let name = self.names.get(&crate_id).cloned().unwrap_or_default();
-                self.page_names.push(name);
-                self.page_sizes.push(0);
-                self.pages.set(crate_id, page);
-                Some(page)
-            }
-            page => Some(page),
+        // A first run lists every crate of `crates.csv`; rows of crates missing from it are
+        // dropped in `finish`, with the rest of the page work.
+        if self.threshold.is_some() {
+            self.listed = Some(self.crates.listed());
         }
     }
 
     pub(crate) fn version_row(&mut self, row: VersionRow<'_>, at: At<'_>) -> Result<(), ListError> {
         self.versions_read += 1;
-        let key = if self.rows_have_pages {
-            match self.page_of(row.crate_id) {
-                Some(page) => {
-                    self.page_sizes[page as usize] += 1;
-                    page
-                }
-                None => return Ok(()),
-            }
-        } else {
-            row.crate_id as u32
-        };
+        // Only a bit is looked up here: finding the row's page would be a cache miss per row
+        // on the parsing thread, which sets the pace; `finish` does it in one tight loop.
+        if let Some(listed) = &self.listed
+            && !listed.contains(row.crate_id)
+        {
+            return Ok(());
+        }
+        let key = row.crate_id as u32;
         let number_at = u32::try_from(self.numbers.len())
             .ok()
             .filter(|start| start.checked_add(row.num.len() as u32).is_some())
@@ -748,55 +659,87 @@ impl<'o> Builder<'o> {
         let stale = self.is_stale();
         if stale {
             self.rows = Rows::default();
-            self.page_names.clear();
-            self.page_sizes.clear();
             self.deleted.clear();
         }
 
-        // Rows read before `crates.csv` get their pages now, in row order: pages are in the
-        // order of each crate's first version row either way.
-        if !self.rows_have_pages {
-            for at in 0..self.rows.count {
-                let row = self.rows.get(at);
-                let key = match self.page_of(row.key as i32) {
-                    Some(page) => {
-                        self.page_sizes[page as usize] += 1;
-                        page
+        // Two walks over the rows in the order they were read, side by side: each row's page
+        // (pages are made in the order of each crate's first row), and each version's sort
+        // key. The text of the numbers is read in order here, so ordering pages by key later
+        // reads little of it.
+        let rows = std::mem::take(&mut self.rows);
+        let numbers = &self.numbers;
+        let keys = || -> Vec<order::Item> {
+            rows.entries()
+                .enumerate()
+                .map(|(row, entry)| order::Item {
+                    key: order::sort_key(number_in(numbers, entry)),
+                    row: row as u32,
+                    yanked: entry.yanked,
+                })
+                .collect()
+        };
+        let crates = &mut self.crates;
+        let mut pages = || {
+            let mut row_pages = Vec::with_capacity(rows.count);
+            let mut page_crates = Vec::new();
+            for entry in rows.entries() {
+                let crate_id = entry.key as i32;
+                let page = match crates.get_mut(crate_id) {
+                    Some(slot) if slot.page != NOT_LISTED => {
+                        if slot.page == LISTED {
+                            slot.page = page_crates.len() as u32;
+                            page_crates.push(crate_id);
+                        }
+                        slot.rows += 1;
+                        slot.page
                     }
-                    None => NO_PAGE,
+                    _ => NO_PAGE,
                 };
-                self.rows.set_key(at, key);
+                row_pages.push(page);
             }
-        }
-        drop(self.names);
-        drop(self.pages);
+            (row_pages, page_crates)
+        };
+        let (by_row, (row_pages, page_crates)) = if rows.count < PARALLEL_FINISH_ROWS {
+            (keys(), pages())
+        } else {
+            std::thread::scope(|scope| {
+                let keys = scope.spawn(keys);
+                let pages = pages();
+                let keys = keys
+                    .join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+                (keys, pages)
+            })
+        };
+        // Pages' sizes and names in loops of independent lookups, which the processor overlaps.
+        let page_sizes: Vec<usize> = page_crates
+            .iter()
+            .map(|&id| self.crates.get(id).rows as usize)
+            .collect();
+        let page_names: Vec<Arc<str>> = page_crates
+            .iter()
+            .map(|id| self.names.remove(id).unwrap_or_default())
+            .collect();
+        drop((self.names, self.crates, page_crates));
 
-        // Each page's rows together, in row order (a counting sort of row numbers, then one
-        // gather: independent loads, which the processor overlaps)...
-        let mut next = Vec::with_capacity(self.page_sizes.len());
+        // Each page's rows together, in row order (a counting sort)...
+        // Row numbers (and so positions) fit in 32 bits: four billion rows would be 256 GiB.
+        let mut next = Vec::with_capacity(page_sizes.len());
         let mut total = 0;
-        for size in &self.page_sizes {
-            next.push(total);
+        for size in &page_sizes {
+            next.push(total as u32);
             total += size;
         }
-        // Row numbers fit in 32 bits: four billion rows would be 256 GiB of entries.
-        let mut grouped = vec![0u32; total];
-        let mut spans = vec![(0u32, 0u32); total];
-        let mut row = 0u32;
-        for chunk in &self.rows.chunks {
-            for entry in chunk {
-                if let Some(slot) = next.get_mut(entry.key as usize) {
-                    grouped[*slot] = row;
-                    spans[*slot] = (entry.number_at, entry.number_length);
-                    *slot += 1;
-                }
-                row += 1;
+        let mut items = vec![order::Item::default(); total];
+        for (item, &page) in by_row.iter().zip(&row_pages) {
+            if let Some(slot) = next.get_mut(page as usize) {
+                items[*slot as usize] = *item;
+                *slot += 1;
             }
         }
-        drop(next);
+        drop((next, row_pages, by_row));
 
-        // ...then each page ordered by version, on a few threads, each over a share of the
-        // pages...
+        // ...then each page ordered by version, on a few threads...
         let threads = if total < PARALLEL_FINISH_ROWS {
             1
         } else {
@@ -804,71 +747,33 @@ impl<'o> Builder<'o> {
                 .map_or(1, usize::from)
                 .clamp(1, 4)
         };
-        let mut shares = Vec::with_capacity(threads);
-        let (mut rest, mut rest_sizes) = (&mut grouped[..], &self.page_sizes[..]);
-        let mut spans_rest = &spans[..];
-        for share in (1..=threads).rev() {
-            // Pages until this share has its part of the remaining rows.
-            let target = rest.len() / share;
-            let (mut pages, mut rows) = (0, 0);
-            while pages < rest_sizes.len() && (rows < target || share == 1) {
-                rows += rest_sizes[pages];
-                pages += 1;
-            }
-            let (mine, others) = std::mem::take(&mut rest).split_at_mut(rows);
-            let (my_spans, other_spans) = spans_rest.split_at(rows);
-            shares.push((mine, &rest_sizes[..pages], my_spans));
-            (rest, rest_sizes, spans_rest) = (others, &rest_sizes[pages..], other_spans);
-        }
         let numbers = &self.numbers;
-        let kept: Vec<usize> = if threads == 1 {
-            shares
-                .into_iter()
-                .flat_map(|(rows, sizes, spans)| order_pages(numbers, sizes, rows, spans))
-                .collect()
-        } else {
-            std::thread::scope(|scope| {
-                let handles: Vec<_> = shares
-                    .into_iter()
-                    .map(|(rows, sizes, spans)| {
-                        scope.spawn(move || order_pages(numbers, sizes, rows, spans))
-                    })
-                    .collect();
-                handles
-                    .into_iter()
-                    .flat_map(|handle| {
-                        handle
-                            .join()
-                            .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
-                    })
-                    .collect()
-            })
-        };
-        drop(spans);
+        let number = |row: u32| number_in(numbers, rows.get(row as usize));
+        let (kept, yanked) = order::order_pages(&mut items, &page_sizes, &number, threads);
 
-        // ...and the kept rows moved together.
+        // ...and the kept rows' numbers, page after page.
+        let mut order = Vec::with_capacity(kept.iter().sum());
         let mut starts = Vec::with_capacity(kept.len() + 1);
-        let (mut read, mut write) = (0, 0);
-        for (size, kept) in self.page_sizes.iter().zip(&kept) {
-            starts.push(write);
-            grouped.copy_within(read..read + kept, write);
-            write += kept;
+        let mut read = 0;
+        for (size, kept) in page_sizes.iter().zip(&kept) {
+            starts.push(order.len());
+            order.extend(items[read..read + kept].iter().map(|item| item.row));
             read += size;
         }
-        starts.push(write);
-        grouped.truncate(write);
+        starts.push(order.len());
+        drop(items);
         let table = Table {
-            names: self.page_names,
-            rows: self.rows,
-            order: grouped,
+            names: page_names,
+            rows,
+            order,
             starts,
             numbers: self.numbers,
         };
 
         let stats = Stats {
             crates: table.names.len() as u64,
-            versions: table.entries().count() as u64,
-            yanked: table.entries().filter(|entry| entry.yanked).count() as u64,
+            versions: table.order.len() as u64,
+            yanked,
             deleted: self.deleted.len() as u64,
             crates_read: self.crates_read,
             versions_read: self.versions_read,
@@ -893,97 +798,6 @@ mod tests {
         file: "d/data/versions.csv",
         line: 2,
     };
-
-    /// Orders versions given in row order and shows the result as `version/marker` items.
-    #[track_caller]
-    fn check_order(rows: &[(&str, u8)], expected: &str) {
-        let mut ordered = Vec::new();
-        order_versions(rows, |row| row.0, &mut Vec::new(), &mut ordered);
-        let actual: Vec<String> = ordered
-            .iter()
-            .map(|(version, marker)| format!("{version}/{marker}"))
-            .collect();
-        assert_eq!(actual.join(" "), expected);
-    }
-
-    #[test]
-    fn plain_versions_take_the_quick_path_and_the_same_order() {
-        for text in ["0.0.0", "1.2.3", "18446744073709551615.0.1"] {
-            assert_eq!(
-                plain_version(text),
-                Some(semver::Version::parse(text).unwrap())
-            );
-        }
-        for text in [
-            "01.2.3",
-            "1.2",
-            "1.2.3.4",
-            "1.2.3-alpha",
-            "1.2.3+b",
-            "18446744073709551616.0.0",
-            "1..3",
-            "a.b.c",
-            "",
-        ] {
-            assert_eq!(plain_version(text), None, "{text}");
-        }
-    }
-
-    #[test]
-    fn versions_sort_by_semver() {
-        check_order(
-            &[
-                ("1.0.0", 0),
-                ("0.10.0", 0),
-                ("1.0.0-alpha", 0),
-                ("0.9.0", 0),
-            ],
-            "0.9.0/0 0.10.0/0 1.0.0-alpha/0 1.0.0/0",
-        );
-        check_order(
-            &[
-                ("1.0.0-rc.1", 0),
-                ("1.0.0-alpha.1", 0),
-                ("1.0.0-alpha", 0),
-                ("1.0.0-beta", 0),
-                ("1.0.0+build", 0),
-                ("1.0.0", 0),
-            ],
-            "1.0.0-alpha/0 1.0.0-alpha.1/0 1.0.0-beta/0 1.0.0-rc.1/0 1.0.0/0 1.0.0+build/0",
-        );
-        check_order(
-            &[("0.1.3-experimental", 0), ("0.1.2", 0), ("0.1.1", 0)],
-            "0.1.1/0 0.1.2/0 0.1.3-experimental/0",
-        );
-    }
-
-    #[test]
-    fn non_semver_versions_come_last_as_strings() {
-        check_order(
-            &[
-                ("0.0.1-001", 0),
-                ("2.0.0", 0),
-                ("0.3.0-alpha.01", 0),
-                ("1.0", 0),
-            ],
-            "2.0.0/0 0.0.1-001/0 0.3.0-alpha.01/0 1.0/0",
-        );
-    }
-
-    #[test]
-    fn a_repeated_version_keeps_its_last_row() {
-        check_order(
-            &[
-                ("1.0.0", 1),
-                ("0.1.0", 2),
-                ("1.0.0", 3),
-                ("1.0.0", 4),
-                ("0.1.0", 5),
-            ],
-            "0.1.0/5 1.0.0/4",
-        );
-        check_order(&[("x", 1), ("x", 2)], "x/2");
-    }
 
     #[test]
     fn strictly_later_is_new() {

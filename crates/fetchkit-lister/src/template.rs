@@ -327,17 +327,20 @@ fn crate_prefix(name: &str) -> String {
     }
 }
 
-/// Up to 32 bytes as 64 lower-case hex digits, in a stack buffer.
+/// Up to 32 bytes as 64 lower-case hex digits, in a stack buffer. Branch-free arithmetic
+/// rather than a table, so that the compiler vectorizes it: every listed version shows its
+/// checksum.
 pub(crate) fn hex_digits(bytes: &[u8]) -> HexText {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    fn digit(nibble: u8) -> u8 {
+        nibble + if nibble < 10 { b'0' } else { b'a' - 10 }
+    }
     let mut text = HexText {
         bytes: [0; 64],
-        length: 0,
+        length: 2 * bytes.len().min(32),
     };
     for (pair, byte) in text.bytes.chunks_exact_mut(2).zip(bytes) {
-        pair[0] = DIGITS[usize::from(byte >> 4)];
-        pair[1] = DIGITS[usize::from(byte & 0xf)];
-        text.length += 2;
+        pair[0] = digit(byte >> 4);
+        pair[1] = digit(byte & 0xf);
     }
     text
 }
@@ -349,6 +352,10 @@ pub(crate) struct HexText {
 }
 
 impl HexText {
+    pub(crate) fn as_bytes(&self) -> &[u8] {
+        &self.bytes[..self.length]
+    }
+
     pub(crate) fn as_str(&self) -> &str {
         // Only ASCII digits are written.
         std::str::from_utf8(&self.bytes[..self.length]).unwrap_or_default()

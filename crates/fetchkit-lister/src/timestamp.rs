@@ -88,6 +88,11 @@ impl Timestamp {
     /// The [`Display`](fmt::Display) form in a stack buffer: the listing's JSON writer copies
     /// it straight into its output, with no formatting machinery per value.
     pub(crate) fn render(&self) -> Text {
+        self.render_with(None)
+    }
+
+    /// [`render`](Self::render), with recently shown dates remembered in `dates`.
+    pub(crate) fn render_with(&self, dates: Option<&mut Dates>) -> Text {
         let digits = if self.nanos == 0 {
             0
         } else if self.nanos.is_multiple_of(1000) {
@@ -96,7 +101,7 @@ impl Timestamp {
             9
         };
         let mut text = Text::default();
-        text.civil(self.seconds, self.nanos, digits, b'T');
+        text.civil(self.seconds, self.nanos, digits, b'T', dates);
         text.push_str("+00:00");
         text
     }
@@ -305,6 +310,11 @@ impl fmt::Display for DumpTime {
 impl DumpTime {
     /// The text as read, rebuilt in a stack buffer (see [`Timestamp::render`]).
     pub(crate) fn render(&self) -> Text {
+        self.render_with(None)
+    }
+
+    /// [`render`](Self::render), with recently shown dates remembered in `dates`.
+    pub(crate) fn render_with(&self, dates: Option<&mut Dates>) -> Text {
         let separator = if self.style & STYLE_T != 0 {
             b'T'
         } else {
@@ -312,7 +322,7 @@ impl DumpTime {
         };
         let local = self.seconds + i64::from(self.offset_minutes) * 60;
         let mut text = Text::default();
-        text.civil(local, self.nanos, self.digits, separator);
+        text.civil(local, self.nanos, self.digits, separator, dates);
         let sign = if self.offset_minutes < 0 { b'-' } else { b'+' };
         let hours = u64::from(self.offset_minutes.unsigned_abs() / 60);
         let minutes = u64::from(self.offset_minutes.unsigned_abs() % 60);
@@ -409,40 +419,118 @@ impl Text {
         }
     }
 
+    /// Two decimal digits of `value`, which is below 100.
+    fn pair(&mut self, value: u64) {
+        let at = value as usize % 100 * 2;
+        self.bytes[self.length..self.length + 2].copy_from_slice(&PAIRS[at..at + 2]);
+        self.length += 2;
+    }
+
     /// `YYYY-MM-DD?HH:MM:SS[.fraction]` for `seconds` since the epoch, with `digits`
-    /// fractional digits.
-    fn civil(&mut self, seconds: i64, nanos: u32, digits: u8, separator: u8) {
+    /// fractional digits. Two million versions are shown twice each in a full listing, so
+    /// digits go in pairs.
+    fn civil(
+        &mut self,
+        seconds: i64,
+        nanos: u32,
+        digits: u8,
+        separator: u8,
+        dates: Option<&mut Dates>,
+    ) {
         let days = seconds.div_euclid(86_400);
         let of_day = seconds.rem_euclid(86_400) as u64;
+        match dates {
+            Some(dates) if Dates::DAYS.contains(&days) => {
+                let date = dates.date(days);
+                self.bytes[self.length..self.length + date.len()].copy_from_slice(&date);
+                self.length += date.len();
+            }
+            _ => self.date(days),
+        }
+        self.push(separator);
+        self.pair(of_day / 3600);
+        self.push(b':');
+        self.pair(of_day / 60 % 60);
+        self.push(b':');
+        self.pair(of_day % 60);
+        if digits > 0 {
+            // All nine digits, then the shown ones kept: the fraction is cut, not rounded.
+            self.push(b'.');
+            let start = self.length;
+            let nanos = u64::from(nanos);
+            self.pair(nanos / 10_000_000);
+            self.pair(nanos / 100_000 % 100);
+            self.pair(nanos / 1_000 % 100);
+            self.pair(nanos / 10 % 100);
+            self.push(b'0' + (nanos % 10) as u8);
+            self.length = start + usize::from(digits.min(9));
+        }
+    }
+}
+
+impl Text {
+    /// `YYYY-MM-DD` of a day count since 1970-01-01.
+    fn date(&mut self, days: i64) {
         let (year, month, day) = civil_from_days(days);
         // Years outside 0000..=9999 (reachable only through `from_unix` or subtraction) take
         // ISO 8601's expanded form, with a sign, rather than a misleading four-digit field.
         if (0..=9999).contains(&year) {
-            self.digits(year as u64, 4);
+            self.pair(year as u64 / 100);
+            self.pair(year as u64 % 100);
         } else {
             self.push(if year < 0 { b'-' } else { b'+' });
             self.digits(year.unsigned_abs(), 4);
         }
         self.push(b'-');
-        self.digits(u64::from(month), 2);
+        self.pair(u64::from(month));
         self.push(b'-');
-        self.digits(u64::from(day), 2);
-        self.push(separator);
-        self.digits(of_day / 3600, 2);
-        self.push(b':');
-        self.digits(of_day / 60 % 60, 2);
-        self.push(b':');
-        self.digits(of_day % 60, 2);
-        if digits > 0 {
-            let digits = digits.min(9);
-            self.push(b'.');
-            self.digits(
-                u64::from(nanos / 10u32.pow(u32::from(9 - digits))),
-                usize::from(digits),
-            );
-        }
+        self.pair(u64::from(day));
     }
 }
+
+/// Dates shown recently, by day. A full listing shows four million timestamps from a few
+/// thousand days, and the calendar arithmetic was most of the work of showing one.
+pub(crate) struct Dates {
+    /// Direct-mapped by day: consecutive days never collide.
+    slots: Box<[(i64, [u8; 10])]>,
+}
+
+impl Dates {
+    const SLOTS: usize = 1 << 12;
+    /// The days of the years 0000 to 9999, whose dates are ten bytes.
+    const DAYS: std::ops::RangeInclusive<i64> =
+        FIRST_SECOND.div_euclid(86_400)..=LAST_SECOND.div_euclid(86_400);
+
+    pub(crate) fn new() -> Dates {
+        Dates {
+            slots: vec![(i64::MIN, [0; 10]); Self::SLOTS].into_boxed_slice(),
+        }
+    }
+
+    /// `YYYY-MM-DD` of a day in [`Dates::DAYS`].
+    fn date(&mut self, days: i64) -> [u8; 10] {
+        let slot = &mut self.slots[days.rem_euclid(Self::SLOTS as i64) as usize];
+        if slot.0 != days {
+            let mut text = Text::default();
+            text.date(days);
+            slot.1.copy_from_slice(&text.bytes[..10]);
+            slot.0 = days;
+        }
+        slot.1
+    }
+}
+
+/// `00` to `99`.
+const PAIRS: [u8; 200] = {
+    let mut pairs = [0u8; 200];
+    let mut value = 0;
+    while value < 100 {
+        pairs[value * 2] = b'0' + (value / 10) as u8;
+        pairs[value * 2 + 1] = b'0' + (value % 10) as u8;
+        value += 1;
+    }
+    pairs
+};
 
 fn is_leap(year: u32) -> bool {
     year.is_multiple_of(4) && (!year.is_multiple_of(100) || year.is_multiple_of(400))
@@ -606,6 +694,33 @@ mod tests {
                 .unwrap()
                 .to_string(),
             "-0001-12-31T23:59:59+00:00"
+        );
+    }
+
+    #[test]
+    fn remembered_dates_show_as_computed_ones() {
+        let mut dates = Dates::new();
+        // Days 4096 apart share a slot; the years around 0000 and 9999 bypass the slots.
+        for days in (-800_000i64..800_000).step_by(4093).chain([
+            0,
+            Dates::SLOTS as i64,
+            0,
+            *Dates::DAYS.start() - 1,
+            *Dates::DAYS.start(),
+            *Dates::DAYS.end(),
+            *Dates::DAYS.end() + 1,
+        ]) {
+            let at = Timestamp::from_unix(days * 86_400 + 45_296, 7_000).unwrap();
+            assert_eq!(
+                at.render_with(Some(&mut dates)).as_str(),
+                at.render().as_str(),
+                "{days}"
+            );
+        }
+        let dump = DumpTime::parse("2017-11-30 23:33:14.186028-05").unwrap();
+        assert_eq!(
+            dump.render_with(Some(&mut dates)).as_str(),
+            "2017-11-30 23:33:14.186028-05"
         );
     }
 
