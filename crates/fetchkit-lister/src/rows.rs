@@ -165,9 +165,7 @@ impl At<'_> {
         column: &'static str,
     ) -> Result<DumpTime, ListError> {
         let value = field(record, index);
-        let text =
-            std::str::from_utf8(value).map_err(|_| self.error(column, value, "not UTF-8"))?;
-        DumpTime::parse(text).map_err(|error| self.error(column, value, error.to_string()))
+        DumpTime::parse_bytes(value).map_err(|error| self.error(column, value, error.to_string()))
     }
 
     fn boolean(
@@ -184,43 +182,38 @@ impl At<'_> {
     }
 }
 
-/// Hex digits' values; `0x10` marks a byte that is not one.
-const HEX_VALUE: [u8; 256] = {
-    let mut table = [0x10u8; 256];
-    let mut at = 0;
-    while at < 10 {
-        table[b'0' as usize + at] = at as u8;
-        at += 1;
-    }
-    let mut at = 0;
-    while at < 6 {
-        table[b'a' as usize + at] = 10 + at as u8;
-        table[b'A' as usize + at] = 10 + at as u8;
-        at += 1;
-    }
-    table
-};
-
 /// Parses a SHA-256 written as 64 hex digits (`checksum`) or as a Postgres `bytea`, `\x` then
 /// 64 hex digits (`tar_sha256`).
+///
+/// Every version row has one, so the digits are worked out by arithmetic over fixed-size
+/// arrays, which the compiler turns into vector instructions, rather than looked up one by
+/// one; the row is checked once at the end.
 pub(crate) fn parse_sha256(value: &[u8]) -> Result<Sha256Digest, &'static str> {
+    const EXPECTED: &str = "expected 64 hex digits, optionally after \\x";
     let hex = value.strip_prefix(b"\\x").unwrap_or(value);
-    if hex.len() != 64 {
-        return Err("expected 64 hex digits, optionally after \\x");
+    let Ok(hex) = <&[u8; 64]>::try_from(hex) else {
+        return Err(EXPECTED);
+    };
+    let mut values = [0u8; 64];
+    let mut invalid = 0u8;
+    for (value, &byte) in values.iter_mut().zip(hex) {
+        let digit = byte.wrapping_sub(b'0');
+        // `A`-`F` and `a`-`f` differ only in bit 5, which no other byte in those ranges has.
+        let letter = (byte | 0x20).wrapping_sub(b'a');
+        let (is_digit, is_letter) = (digit < 10, letter < 6);
+        *value = if is_digit {
+            digit
+        } else {
+            letter.wrapping_add(10)
+        };
+        invalid |= u8::from(!(is_digit | is_letter));
+    }
+    if invalid != 0 {
+        return Err(EXPECTED);
     }
     let mut bytes = [0u8; 32];
-    let mut invalid = 0;
-    for (byte, pair) in bytes.iter_mut().zip(hex.chunks_exact(2)) {
-        let (high, low) = (
-            HEX_VALUE[usize::from(pair[0])],
-            HEX_VALUE[usize::from(pair[1])],
-        );
-        // Checked once at the end: two million rows, no branch per digit.
-        invalid |= high | low;
-        *byte = high << 4 | (low & 0xf);
-    }
-    if invalid & 0x10 != 0 {
-        return Err("expected 64 hex digits, optionally after \\x");
+    for (byte, pair) in bytes.iter_mut().zip(values.chunks_exact(2)) {
+        *byte = pair[0] << 4 | pair[1];
     }
     Ok(Sha256Digest(bytes))
 }
@@ -472,5 +465,20 @@ mod tests {
         assert!(parse_sha256(format!("\\x{}", &HEX[..62]).as_bytes()).is_err());
         assert!(parse_sha256(format!("{}zz", &HEX[..62]).as_bytes()).is_err());
         assert!(parse_sha256(format!("\\\\{}", &HEX[..62]).as_bytes()).is_err());
+        // Every byte, as a high and as a low digit: accepted exactly when it is a hex digit
+        // (either case), with its value.
+        for byte in 0..=255u8 {
+            for (at, shift) in [(6, 4), (7, 0)] {
+                let mut text = HEX.as_bytes().to_vec();
+                text[at] = byte;
+                match (parse_sha256(&text), char::from(byte).to_digit(16)) {
+                    (Ok(digest), Some(value)) => {
+                        assert_eq!(u32::from(digest.0[3] >> shift & 0xf), value, "{byte}")
+                    }
+                    (Err(_), None) => {}
+                    (result, _) => panic!("byte {byte} at {at}: {result:?}"),
+                }
+            }
+        }
     }
 }

@@ -179,8 +179,13 @@ impl DumpTime {
     /// Parses `YYYY-MM-DD HH:MM:SS` (or with `T`), then an optional `.` and 1 to 9 digits, then
     /// no offset (UTC), `Z`, or `±HH`, `±HH:MM` or `±HHMM`.
     pub fn parse(text: &str) -> Result<DumpTime, TimestampError> {
+        DumpTime::parse_bytes(text.as_bytes())
+    }
+
+    /// [`parse`](Self::parse) on bytes, as the CSV reader has them: anything that is not the
+    /// ASCII form is refused, so they need no UTF-8 check first.
+    pub(crate) fn parse_bytes(bytes: &[u8]) -> Result<DumpTime, TimestampError> {
         let error = |reason| TimestampError { reason };
-        let bytes = text.as_bytes();
         if bytes.len() < 19 {
             return Err(error(
                 "expected a timestamp like 2017-11-30 03:33:14.186028+00",
