@@ -15,6 +15,10 @@
 //! Not `-o /dev/null`: `-o` writes a temporary file beside its path and renames it over the
 //! path, which replaces the /dev/null device with a regular file (checked after every run).
 //!
+//! Rounds run the tools forward, then backward (fetchkit, bound, db-dump, swh.lister; then
+//! the reverse), with the dump read into the page cache before every run: no tool always
+//! starts right after another's heavy run.
+//!
 //! Every run goes through `/usr/bin/time -f %M` for its peak RSS. A peer that cannot be set up
 //! or fails is reported as not measured, with the reason, and the bench goes on; fetchkit or
 //! the bound failing is an error.
@@ -179,15 +183,26 @@ pub(crate) fn run(args: &[String]) -> anyhow::Result<()> {
     for round in 1..=rounds {
         println!("round {round}/{rounds}");
         let mut row: [Option<Sample>; 4] = Default::default();
-        for (column, slot) in commands.iter_mut().enumerate() {
-            let Some(cmd) = slot else { continue };
+        // Forward in odd rounds, backward in even ones, so that no tool always runs right
+        // after another one's (Software Heritage's 4.6 GB run leaves the machine busy
+        // reclaiming memory for a while): each tool follows itself or a light one.
+        let mut order = [FETCHKIT, BOUND, DB_DUMP, SWH];
+        if round % 2 == 0 {
+            order.reverse();
+        }
+        for column in order {
+            let Some(cmd) = commands[column].as_mut() else {
+                continue;
+            };
+            // Every tool starts with the dump in the page cache.
+            warm_page_cache(&dump)?;
             match measure(&time, &dir, cmd, column == FETCHKIT) {
                 Ok(sample) => row[column] = Some(sample),
                 Err(err) if column == DB_DUMP || column == SWH => {
                     let reason = format!("{err:#}");
                     println!("{} not measured: {reason}", COLUMNS[column]);
                     missing[column] = Some(reason);
-                    *slot = None;
+                    commands[column] = None;
                 }
                 Err(err) => return Err(err),
             }
@@ -350,6 +365,15 @@ struct Sample {
 
 /// Runs `cmd` under `time -f %M`, echoing it and its stdout (or sending its stdout to
 /// /dev/null, for the listing itself); fails with its last stderr lines unless it exits 0.
+/// Reads `path` through, so that the next run finds it in the page cache.
+fn warm_page_cache(path: &Path) -> anyhow::Result<()> {
+    let mut file =
+        fs::File::open(path).with_context(|| format!("{}: cannot open", path.display()))?;
+    std::io::copy(&mut file, &mut std::io::sink())
+        .with_context(|| format!("{}: cannot read", path.display()))?;
+    Ok(())
+}
+
 fn measure(time: &Path, dir: &Path, cmd: &Command, discard_stdout: bool) -> anyhow::Result<Sample> {
     let rss_file = dir.join("peak-rss.txt");
     let mut timed = Command::new(time);
