@@ -331,6 +331,114 @@ impl CrateSlots {
     }
 }
 
+/// Each version row's page, in row order, and the crates that have pages: pages are made in
+/// the order of each crate's first row.
+#[derive(Debug)]
+struct Walked {
+    crates: CrateSlots,
+    row_pages: Vec<u32>,
+    page_crates: Vec<i32>,
+}
+
+impl Walked {
+    fn new(crates: CrateSlots) -> Walked {
+        Walked {
+            crates,
+            row_pages: Vec::new(),
+            page_crates: Vec::new(),
+        }
+    }
+
+    /// Takes the crate ids of the next rows.
+    fn walk(&mut self, ids: impl IntoIterator<Item = i32>) {
+        for crate_id in ids {
+            let page = match self.crates.get_mut(crate_id) {
+                Some(slot) if slot.page != NOT_LISTED => {
+                    if slot.page == LISTED {
+                        slot.page = self.page_crates.len() as u32;
+                        self.page_crates.push(crate_id);
+                    }
+                    slot.rows += 1;
+                    slot.page
+                }
+                _ => NO_PAGE,
+            };
+            self.row_pages.push(page);
+        }
+    }
+}
+
+/// A [`Walked`] on its own thread, fed crate ids in batches while the dump is read.
+///
+/// Finding a row's page is a cache miss, and the parsing thread sets the pace of a listing, so
+/// that thread only notes the id; the walk runs where a core has time (decompression waits on
+/// parsing through `versions.csv`) instead of after the last row.
+#[derive(Debug)]
+struct PageWalk {
+    ids: Vec<i32>,
+    batches: mpsc::Sender<Vec<i32>>,
+    thread: std::thread::JoinHandle<Walked>,
+}
+
+impl PageWalk {
+    const BATCH: usize = 1 << 15;
+
+    /// Starts the walk with `crates`; `None` (the crates left where they were) when no thread
+    /// can be started.
+    fn start(crates: &mut CrateSlots) -> Option<PageWalk> {
+        let (batches, received) = mpsc::channel::<Vec<i32>>();
+        let (give, take) = mpsc::channel::<CrateSlots>();
+        let thread = std::thread::Builder::new()
+            .name("fetchkit-lister-pages".into())
+            .spawn(move || {
+                let mut walked = Walked::new(take.recv().unwrap_or_default());
+                for batch in received {
+                    walked.walk(batch);
+                }
+                walked
+            })
+            .ok()?;
+        // The thread waits for them.
+        let _ = give.send(std::mem::take(crates));
+        Some(PageWalk {
+            ids: Vec::with_capacity(Self::BATCH),
+            batches,
+            thread,
+        })
+    }
+
+    fn push(&mut self, crate_id: i32) {
+        self.ids.push(crate_id);
+        if self.ids.len() == Self::BATCH {
+            let batch = std::mem::replace(&mut self.ids, Vec::with_capacity(Self::BATCH));
+            // A walk that stopped panicked; `finish` re-raises it.
+            let _ = self.batches.send(batch);
+        }
+    }
+
+    fn finish(self) -> Walked {
+        let _ = self.batches.send(self.ids);
+        drop(self.batches);
+        self.thread
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+    }
+}
+
+/// The sort keys of the rows of `chunks`, the first of which is row `first_row`.
+fn sort_items(chunks: &[Vec<Entry>], first_row: usize, numbers: &str) -> Vec<order::Item> {
+    chunks
+        .iter()
+        .flatten()
+        .enumerate()
+        .map(|(at, entry)| order::Item {
+            key: order::sort_key(number_in(numbers, entry)),
+            row: (first_row + at) as u32,
+            yanked: entry.yanked,
+        })
+        .collect()
+}
+
 /// A set of crate ids: a bit an id (a few dozen kilobytes, which stay in cache while the
 /// dump streams past) below [`CrateSlots::DENSE`], a map beyond.
 #[derive(Debug, Default)]
@@ -539,6 +647,9 @@ pub(crate) struct Builder<'o> {
     /// Crate ids listed, once `crates.csv` is read and when not every crate is listed: rows of
     /// other crates are dropped as they come.
     listed: Option<IdSet>,
+    /// Finds the rows' pages on another thread while the dump is read (rows that came after
+    /// `crates.csv`, as in the registry's dumps).
+    walk: Option<PageWalk>,
     rows: Rows,
     /// Empty row chunks made ahead by another thread.
     chunk_supply: Option<mpsc::Receiver<Vec<Entry>>>,
@@ -559,6 +670,7 @@ impl<'o> Builder<'o> {
             names: IdMap::default(),
             crates: CrateSlots::default(),
             listed: None,
+            walk: None,
             rows: Rows::default(),
             chunk_supply: None,
             numbers: String::new(),
@@ -604,6 +716,11 @@ impl<'o> Builder<'o> {
         if self.threshold.is_some() {
             self.listed = Some(self.crates.listed());
         }
+        // Rows that come from now on get their pages found as they come, off this thread;
+        // rows that came before (a dump with the tables the other way round) in `finish`.
+        if self.rows.count == 0 && self.walk.is_none() {
+            self.walk = PageWalk::start(&mut self.crates);
+        }
     }
 
     pub(crate) fn version_row(&mut self, row: VersionRow<'_>, at: At<'_>) -> Result<(), ListError> {
@@ -641,6 +758,9 @@ impl<'o> Builder<'o> {
             },
             self.chunk_supply.as_ref(),
         );
+        if let Some(walk) = &mut self.walk {
+            walk.push(row.crate_id);
+        }
         Ok(())
     }
 
@@ -666,61 +786,61 @@ impl<'o> Builder<'o> {
         // (pages are made in the order of each crate's first row), and each version's sort
         // key. The text of the numbers is read in order here, so ordering pages by key later
         // reads little of it.
+        let walked = self.walk.take().map(PageWalk::finish).filter(|_| !stale);
         let rows = std::mem::take(&mut self.rows);
         let numbers = &self.numbers;
-        let keys = || -> Vec<order::Item> {
-            rows.entries()
-                .enumerate()
-                .map(|(row, entry)| order::Item {
-                    key: order::sort_key(number_in(numbers, entry)),
-                    row: row as u32,
-                    yanked: entry.yanked,
-                })
-                .collect()
-        };
-        let crates = &mut self.crates;
-        let mut pages = || {
-            let mut row_pages = Vec::with_capacity(rows.count);
-            let mut page_crates = Vec::new();
-            for entry in rows.entries() {
-                let crate_id = entry.key as i32;
-                let page = match crates.get_mut(crate_id) {
-                    Some(slot) if slot.page != NOT_LISTED => {
-                        if slot.page == LISTED {
-                            slot.page = page_crates.len() as u32;
-                            page_crates.push(crate_id);
-                        }
-                        slot.rows += 1;
-                        slot.page
-                    }
-                    _ => NO_PAGE,
-                };
-                row_pages.push(page);
+        let parallel = rows.count >= PARALLEL_FINISH_ROWS;
+        let (by_row, walked) = match walked {
+            // The pages are found already: both cores on the keys, half the rows each.
+            Some(walked) if parallel => {
+                let (front, back) = rows.chunks.split_at(rows.chunks.len() / 2);
+                let front_rows = front.iter().map(Vec::len).sum();
+                let by_row = std::thread::scope(|scope| {
+                    let back = scope.spawn(|| sort_items(back, front_rows, numbers));
+                    let mut items = sort_items(front, 0, numbers);
+                    items.extend(
+                        back.join()
+                            .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+                    );
+                    items
+                });
+                (by_row, walked)
             }
-            (row_pages, page_crates)
+            Some(walked) => (sort_items(&rows.chunks, 0, numbers), walked),
+            // Pages and keys side by side, one thread each.
+            None => {
+                let mut walked = Walked::new(std::mem::take(&mut self.crates));
+                let ids = || rows.entries().map(|entry| entry.key as i32);
+                if parallel {
+                    std::thread::scope(|scope| {
+                        let keys = scope.spawn(|| sort_items(&rows.chunks, 0, numbers));
+                        walked.walk(ids());
+                        let keys = keys
+                            .join()
+                            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+                        (keys, walked)
+                    })
+                } else {
+                    walked.walk(ids());
+                    (sort_items(&rows.chunks, 0, numbers), walked)
+                }
+            }
         };
-        let (by_row, (row_pages, page_crates)) = if rows.count < PARALLEL_FINISH_ROWS {
-            (keys(), pages())
-        } else {
-            std::thread::scope(|scope| {
-                let keys = scope.spawn(keys);
-                let pages = pages();
-                let keys = keys
-                    .join()
-                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-                (keys, pages)
-            })
-        };
+        let Walked {
+            crates,
+            row_pages,
+            page_crates,
+        } = walked;
         // Pages' sizes and names in loops of independent lookups, which the processor overlaps.
         let page_sizes: Vec<usize> = page_crates
             .iter()
-            .map(|&id| self.crates.get(id).rows as usize)
+            .map(|&id| crates.get(id).rows as usize)
             .collect();
         let page_names: Vec<Arc<str>> = page_crates
             .iter()
             .map(|id| self.names.remove(id).unwrap_or_default())
             .collect();
-        drop((self.names, self.crates, page_crates));
+        drop((self.names, crates, page_crates));
 
         // Each page's rows together, in row order (a counting sort)...
         // Row numbers (and so positions) fit in 32 bits: four billion rows would be 256 GiB.
