@@ -155,10 +155,7 @@ impl<'l> Lines<'l> {
         let mut batch = std::mem::take(&mut self.batch);
         batch.entries.clear();
         batch.page_ends.clear();
-        for page in pages.clone() {
-            batch.entries.extend(table.versions(page).copied());
-            batch.page_ends.push(batch.entries.len());
-        }
+        table.copy_versions(pages.clone(), &mut batch.entries, &mut batch.page_ends);
         batch.spans.clear();
         batch.numbers.clear();
         for entry in &batch.entries {

@@ -580,6 +580,29 @@ impl Table {
         }
     }
 
+    /// The entries of consecutive pages, in page order, appended to `out` in one loop of
+    /// independent loads (their cache misses overlap); each page's end in `out` goes to
+    /// `ends`.
+    pub(crate) fn copy_versions(
+        &self,
+        pages: std::ops::Range<usize>,
+        out: &mut Vec<Entry>,
+        ends: &mut Vec<usize>,
+    ) {
+        let base = out.len();
+        let first = self.starts[pages.start];
+        out.extend(
+            self.order[first..self.starts[pages.end]]
+                .iter()
+                .map(|&row| *self.rows.get(row as usize)),
+        );
+        ends.extend(
+            self.starts[pages.start + 1..=pages.end]
+                .iter()
+                .map(|&end| base + end - first),
+        );
+    }
+
     pub(crate) fn number<'a>(&'a self, entry: &'a Entry) -> &'a str {
         number_in(&self.numbers, entry)
     }
