@@ -475,6 +475,28 @@ impl PageWalk {
     }
 }
 
+/// Puts the items of rows on pages `first_page..first_page + next.len()` at their pages'
+/// next free places; `next` holds those places (counted from the start of all pages), and
+/// `items` is the part of all pages' items that starts at `base`.
+fn scatter(
+    by_row: &[order::Item],
+    row_pages: &[u32],
+    first_page: usize,
+    next: &mut [u32],
+    items: &mut [order::Item],
+    base: usize,
+) {
+    for (item, &page) in by_row.iter().zip(row_pages) {
+        if let Some(slot) = (page as usize)
+            .checked_sub(first_page)
+            .and_then(|page| next.get_mut(page))
+        {
+            items[*slot as usize - base] = *item;
+            *slot += 1;
+        }
+    }
+}
+
 /// The sort keys of the rows of `chunks`, the first of which is row `first_row`.
 fn sort_items(chunks: &[Vec<Entry>], first_row: usize, numbers: &str) -> Vec<order::Item> {
     chunks
@@ -929,11 +951,20 @@ impl<'o> Builder<'o> {
             total += size;
         }
         let mut items = vec![order::Item::default(); total];
-        for (item, &page) in by_row.iter().zip(&row_pages) {
-            if let Some(slot) = next.get_mut(page as usize) {
-                items[*slot as usize] = *item;
-                *slot += 1;
-            }
+        if parallel {
+            // Two threads, each over every row but writing only its half of the pages: the
+            // halves of `items` and of `next` are disjoint.
+            let half = next.partition_point(|&start| (start as usize) < total / 2);
+            let middle = next.get(half).map_or(total, |&start| start as usize);
+            let (front, back) = items.split_at_mut(middle);
+            let (front_next, back_next) = next.split_at_mut(half);
+            let (by_row, row_pages) = (&by_row, &row_pages);
+            std::thread::scope(|scope| {
+                scope.spawn(|| scatter(by_row, row_pages, 0, front_next, front, 0));
+                scatter(by_row, row_pages, half, back_next, back, middle);
+            });
+        } else {
+            scatter(&by_row, &row_pages, 0, &mut next, &mut items, 0);
         }
         drop((next, row_pages, by_row));
 
@@ -1112,6 +1143,69 @@ mod tests {
         builder.crate_row(krate(3, "three", "2022-01-01 00:00:00"));
         builder.crates_done();
         assert_eq!(builder.finish(at), first);
+    }
+
+    #[test]
+    fn large_listings_take_the_threaded_paths_to_the_same_pages() {
+        // Rows interleaved across crates as in a dump, more than the threaded paths need, with
+        // repeated numbers and pre-releases; crates first (pages found while reading) and
+        // last (found in `finish`).
+        let (crates, per_crate) = (300i32, 12i32);
+        let mut rows = Vec::new();
+        for version in 0..per_crate {
+            for id in 0..crates {
+                rows.push((
+                    id,
+                    match (version + id) % 3 {
+                        0 => format!("{}.{}.0", version % 5, id % 7),
+                        1 => format!("1.0.0-rc.{}", version % 4),
+                        _ => format!("0.{version}.{id}"),
+                    },
+                ));
+            }
+        }
+        assert!(rows.len() > PARALLEL_FINISH_ROWS);
+        let expected: Vec<String> = (0..crates)
+            .map(|id| {
+                let mut versions: Vec<semver::Version> = rows
+                    .iter()
+                    .filter(|row| row.0 == id)
+                    .map(|row| semver::Version::parse(&row.1).unwrap())
+                    .collect();
+                versions.sort();
+                versions.dedup();
+                let versions: Vec<String> = versions.iter().map(ToString::to_string).collect();
+                format!("c{id}: {}", versions.join(" "))
+            })
+            .collect();
+        let names: Vec<String> = (0..crates).map(|id| format!("c{id}")).collect();
+        let options = ListOptions::new(templates());
+        for crates_first in [true, false] {
+            let mut builder = Builder::new(&options);
+            let add_crates = |builder: &mut Builder<'_>| {
+                for (id, name) in (0..crates).zip(&names) {
+                    builder.crate_row(CrateRow {
+                        id,
+                        name,
+                        updated_at: Timestamp::parse("2022-01-01 00:00:00").unwrap(),
+                    });
+                }
+                builder.crates_done();
+            };
+            if crates_first {
+                add_crates(&mut builder);
+            }
+            for (crate_id, num) in &rows {
+                let mut row = version(*crate_id, "");
+                row.num = num;
+                builder.version_row(row, AT).unwrap();
+            }
+            if !crates_first {
+                add_crates(&mut builder);
+            }
+            let listing = builder.finish(Timestamp::parse("2022-08-08T02:00:27Z").unwrap());
+            assert_eq!(pages(&listing), expected, "crates first: {crates_first}");
+        }
     }
 
     #[test]
