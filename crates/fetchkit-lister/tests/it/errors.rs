@@ -322,11 +322,12 @@ impl std::io::Read for Counting<'_> {
 
 #[test]
 fn reading_stops_after_the_needed_members() {
-    // 40 MiB of barely compressible dependencies after versions.csv, as in the registry's
-    // dumps. Decompression runs ahead of parsing by at most 16 MiB in flight plus a chunk or
-    // two of 2 MiB, about 12 MiB of this archive; reading stops there.
+    // 128 MiB of barely compressible dependencies after versions.csv, as in the registry's
+    // dumps. Decompression runs ahead of parsing by at most 64 MiB in flight plus a chunk or
+    // two of 2 MiB, about 42 MiB of this archive; reading stops there.
+    // A MiB of letters, repeated: repeats that far apart are past deflate's 32 KiB window.
     let mut state = 0x2545_f491_4f6c_dd1d_u64;
-    let noise: Vec<u8> = (0..40 << 20)
+    let block: Vec<u8> = (0..1 << 20)
         .map(|_| {
             state ^= state << 13;
             state ^= state >> 7;
@@ -334,8 +335,9 @@ fn reading_stops_after_the_needed_members() {
             b'a' + (state % 26) as u8
         })
         .collect();
+    let noise = block.repeat(128);
     let archive = dump().replace("dependencies.csv", &noise).tar_gz();
-    assert!(archive.len() > 22 << 20, "{}", archive.len());
+    assert!(archive.len() > 64 << 20, "{}", archive.len());
     let mut input = Counting {
         inner: &archive,
         taken: 0,
@@ -343,7 +345,7 @@ fn reading_stops_after_the_needed_members() {
     let listing = fetchkit_lister::list_from_reader(&mut input, &crate::options(None)).unwrap();
     assert_eq!(summary(&listing), "a: 1.0.0\nb: 0.1.0\n");
     assert!(
-        input.taken < 16 << 20,
+        input.taken < 48 << 20,
         "read {} of {} bytes",
         input.taken,
         archive.len()
