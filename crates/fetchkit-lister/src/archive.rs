@@ -314,8 +314,7 @@ fn read_member(
                 let columns = CrateColumns::find(headers, path)?;
                 Ok(
                     move |record: &ByteRecord, at: At<'_>, builder: &mut Builder<'_>| {
-                        builder.crate_row(rows::crate_row(record, &columns, at)?);
-                        Ok(())
+                        builder.crate_row(rows::crate_row(record, &columns, at)?, at)
                     },
                 )
             })?;

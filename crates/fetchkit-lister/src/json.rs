@@ -171,7 +171,7 @@ impl<'l> Lines<'l> {
                 .first()
                 .zip(spans.last())
                 .map_or("", |(first, last)| &batch.numbers[first.start..last.end]);
-            self.plain_page = is_plain(&table.names[page]) && is_plain(numbers);
+            self.plain_page = is_plain(table.name(page)) && is_plain(numbers);
             let versions = entries
                 .iter()
                 .zip(spans)
@@ -236,7 +236,7 @@ impl<'l> Lines<'l> {
     ) {
         let listing = self.listing;
         let table = &listing.table;
-        let name = &*table.names[page];
+        let name = table.name(page);
 
         out.extend_from_slice(b"{\"url\":");
         self.scratch.clear();
@@ -299,7 +299,7 @@ impl<'l> Lines<'l> {
         versions: impl Iterator<Item = (&'v Entry, &'v str)>,
     ) {
         let table = &self.listing.table;
-        let name = &*table.names[page];
+        let name = table.name(page);
         out.push(b'[');
         for (index, (entry, version)) in versions.enumerate() {
             if index > 0 {
@@ -392,12 +392,17 @@ mod tests {
                 _ => format!("Mixed_Case{id}"),
             })
             .collect();
+        let at = At {
+            file: "versions.csv",
+            line: 2,
+        };
         for (id, name) in (0..crates).zip(&names) {
-            builder.crate_row(CrateRow {
+            let row = CrateRow {
                 id,
                 name,
                 updated_at: updated,
-            });
+            };
+            builder.crate_row(row, at).unwrap();
         }
         builder.crates_done();
         let times = [
@@ -406,10 +411,6 @@ mod tests {
             "2017-11-30 03:33:14.1+02",
             "2017-11-30 03:33:14.123456789-01:30",
         ];
-        let at = At {
-            file: "versions.csv",
-            line: 2,
-        };
         for version in 0..versions {
             for id in 0..crates {
                 let number = match (version + id as u32) % 4 {

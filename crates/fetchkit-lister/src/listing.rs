@@ -76,7 +76,7 @@ impl Listing {
     }
 
     fn make_page(&self, index: usize) -> Page {
-        let name = self.table.names[index].clone();
+        let name: Arc<str> = self.table.name(index).into();
         let versions = self
             .table
             .versions(index)
@@ -381,6 +381,73 @@ impl CrateSlots {
     }
 }
 
+/// A stretch of a text: crate names (and long version numbers) are kept one after another
+/// in one string, where a string each was an allocation per crate, and a hash map of them a
+/// cache miss per crate, on the parsing thread.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+struct Span {
+    at: u32,
+    len: u32,
+}
+
+impl Span {
+    fn text(self, text: &str) -> &str {
+        &text[self.at as usize..self.at as usize + self.len as usize]
+    }
+}
+
+/// Crate names by id: dense ids index an array, as in [`CrateSlots`]. An id not set, or
+/// set to `""`, has the empty name.
+#[derive(Debug, Default)]
+struct Names {
+    text: String,
+    dense: Vec<Span>,
+    sparse: IdMap<Span>,
+}
+
+impl Names {
+    /// Sets `id`'s name; `false` when the names would pass 4 GiB in all.
+    fn set(&mut self, id: i32, name: &str) -> bool {
+        let span = if name.is_empty() {
+            Span::default()
+        } else {
+            let Some(span) = u32::try_from(self.text.len())
+                .ok()
+                .zip(u32::try_from(name.len()).ok())
+                .filter(|(at, len)| at.checked_add(*len).is_some())
+                .map(|(at, len)| Span { at, len })
+            else {
+                return false;
+            };
+            self.text.push_str(name);
+            span
+        };
+        match usize::try_from(id) {
+            Ok(at) if at < CrateSlots::DENSE => {
+                if at >= self.dense.len() {
+                    if name.is_empty() {
+                        return true;
+                    }
+                    self.dense.resize(at + 1, Span::default());
+                }
+                self.dense[at] = span;
+            }
+            _ => {
+                self.sparse.insert(id, span);
+            }
+        }
+        true
+    }
+
+    fn span(&self, id: i32) -> Span {
+        match usize::try_from(id) {
+            Ok(at) if at < CrateSlots::DENSE => self.dense.get(at).copied(),
+            _ => self.sparse.get(&id).copied(),
+        }
+        .unwrap_or_default()
+    }
+}
+
 /// Each version row's page, in row order, and the crates that have pages: pages are made in
 /// the order of each crate's first row.
 #[derive(Debug)]
@@ -561,7 +628,9 @@ impl Entry {
 /// fresh memory, and the kernel's first touch of fresh memory is the slow part.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct Table {
-    pub(crate) names: Vec<Arc<str>>,
+    /// The pages' names: their text, one after another, and each page's span of it.
+    name_text: String,
+    name_spans: Vec<Span>,
     rows: Rows,
     /// Row numbers, page after page, each page's in version order.
     order: Vec<u32>,
@@ -579,7 +648,8 @@ impl PartialEq for Table {
             self.number(a) == other.number(b)
                 && (a.yanked, a.updated_at, a.checksum) == (b.yanked, b.updated_at, b.checksum)
         };
-        self.names == other.names
+        self.page_count() == other.page_count()
+            && (0..self.page_count()).all(|page| self.name(page) == other.name(page))
             && (0..self.page_count()).all(|page| {
                 let (mine, theirs) = (self.versions(page), other.versions(page));
                 mine.len() == theirs.len() && mine.zip(theirs).all(|(a, b)| same_entry(a, b))
@@ -591,7 +661,12 @@ impl Eq for Table {}
 
 impl Table {
     pub(crate) fn page_count(&self) -> usize {
-        self.names.len()
+        self.name_spans.len()
+    }
+
+    /// A page's crate name.
+    pub(crate) fn name(&self, page: usize) -> &str {
+        self.name_spans[page].text(&self.name_text)
     }
 
     /// A page's entries, in version order.
@@ -736,7 +811,7 @@ pub(crate) struct Builder<'o> {
     threshold: Option<Timestamp>,
     dump_timestamp: Option<Timestamp>,
     /// Listed crates' names by id, complete once `crates_done`.
-    names: IdMap<Arc<str>>,
+    names: Names,
     /// Where each crate's rows go.
     crates: CrateSlots,
     /// Crate ids listed, once `crates.csv` is read and when not every crate is listed: rows of
@@ -762,7 +837,7 @@ impl<'o> Builder<'o> {
                 .since
                 .map(|state| state.last_dump.saturating_sub(options.overlap)),
             dump_timestamp: None,
-            names: IdMap::default(),
+            names: Names::default(),
             crates: CrateSlots::default(),
             listed: None,
             walk: None,
@@ -792,16 +867,25 @@ impl<'o> Builder<'o> {
         }
     }
 
-    pub(crate) fn crate_row(&mut self, row: CrateRow<'_>) {
+    pub(crate) fn crate_row(&mut self, row: CrateRow<'_>, at: At<'_>) -> Result<(), ListError> {
         self.crates_read += 1;
         if is_new(row.updated_at, self.threshold) {
             // A repeated id replaces the earlier row, as in Software Heritage's lister.
-            self.names.insert(row.id, row.name.into());
+            if !self.names.set(row.id, row.name) {
+                return Err(ListError::invalid_field(
+                    at.file,
+                    at.line,
+                    "name",
+                    row.name.as_bytes(),
+                    "the dump's crate names exceed 4 GiB in all",
+                ));
+            }
             self.crates.set_listed(row.id, true);
         } else {
-            self.names.remove(&row.id);
+            self.names.set(row.id, "");
             self.crates.set_listed(row.id, false);
         }
+        Ok(())
     }
 
     /// `crates.csv` is complete: later version rows of crates not listed can be dropped.
@@ -936,11 +1020,8 @@ impl<'o> Builder<'o> {
             .iter()
             .map(|&id| crates.get(id).rows as usize)
             .collect();
-        let page_names: Vec<Arc<str>> = page_crates
-            .iter()
-            .map(|id| self.names.remove(id).unwrap_or_default())
-            .collect();
-        drop((self.names, crates, page_crates));
+        let name_spans: Vec<Span> = page_crates.iter().map(|&id| self.names.span(id)).collect();
+        drop((crates, page_crates));
 
         // Each page's rows together, in row order (a counting sort)...
         // Row numbers (and so positions) fit in 32 bits: four billion rows would be 256 GiB.
@@ -992,7 +1073,8 @@ impl<'o> Builder<'o> {
         starts.push(order.len());
         drop(items);
         let table = Table {
-            names: page_names,
+            name_text: self.names.text,
+            name_spans,
             rows,
             order,
             starts,
@@ -1000,7 +1082,7 @@ impl<'o> Builder<'o> {
         };
 
         let stats = Stats {
-            crates: table.names.len() as u64,
+            crates: table.page_count() as u64,
             versions: table.order.len() as u64,
             yanked,
             deleted: self.deleted.len() as u64,
@@ -1114,9 +1196,15 @@ mod tests {
         let at = Timestamp::parse("2022-08-08T02:00:27Z").unwrap();
         // Crates first, as in the registry's dumps.
         let mut builder = Builder::new(&options);
-        builder.crate_row(krate(1, "one", "2022-01-01 00:00:00"));
-        builder.crate_row(krate(2, "two", "2022-01-01 00:00:00"));
-        builder.crate_row(krate(3, "three", "2022-01-01 00:00:00"));
+        builder
+            .crate_row(krate(1, "one", "2022-01-01 00:00:00"), AT)
+            .unwrap();
+        builder
+            .crate_row(krate(2, "two", "2022-01-01 00:00:00"), AT)
+            .unwrap();
+        builder
+            .crate_row(krate(3, "three", "2022-01-01 00:00:00"), AT)
+            .unwrap();
         builder.crates_done();
         for row in [
             version(3, "1.0.0"),
@@ -1138,9 +1226,15 @@ mod tests {
         ] {
             builder.version_row(row, AT).unwrap();
         }
-        builder.crate_row(krate(1, "one", "2022-01-01 00:00:00"));
-        builder.crate_row(krate(2, "two", "2022-01-01 00:00:00"));
-        builder.crate_row(krate(3, "three", "2022-01-01 00:00:00"));
+        builder
+            .crate_row(krate(1, "one", "2022-01-01 00:00:00"), AT)
+            .unwrap();
+        builder
+            .crate_row(krate(2, "two", "2022-01-01 00:00:00"), AT)
+            .unwrap();
+        builder
+            .crate_row(krate(3, "three", "2022-01-01 00:00:00"), AT)
+            .unwrap();
         builder.crates_done();
         assert_eq!(builder.finish(at), first);
     }
@@ -1184,11 +1278,16 @@ mod tests {
             let mut builder = Builder::new(&options);
             let add_crates = |builder: &mut Builder<'_>| {
                 for (id, name) in (0..crates).zip(&names) {
-                    builder.crate_row(CrateRow {
-                        id,
-                        name,
-                        updated_at: Timestamp::parse("2022-01-01 00:00:00").unwrap(),
-                    });
+                    builder
+                        .crate_row(
+                            CrateRow {
+                                id,
+                                name,
+                                updated_at: Timestamp::parse("2022-01-01 00:00:00").unwrap(),
+                            },
+                            AT,
+                        )
+                        .unwrap();
                 }
                 builder.crates_done();
             };
@@ -1215,10 +1314,18 @@ mod tests {
             last_dump: Timestamp::parse("2022-06-01 00:00:00").unwrap(),
         });
         let mut builder = Builder::new(&options);
-        builder.crate_row(krate(1, "old-name", "2022-01-01 00:00:00"));
-        builder.crate_row(krate(1, "new-name", "2022-07-01 00:00:00"));
-        builder.crate_row(krate(2, "listed", "2022-07-01 00:00:00"));
-        builder.crate_row(krate(2, "listed", "2022-01-01 00:00:00"));
+        builder
+            .crate_row(krate(1, "old-name", "2022-01-01 00:00:00"), AT)
+            .unwrap();
+        builder
+            .crate_row(krate(1, "new-name", "2022-07-01 00:00:00"), AT)
+            .unwrap();
+        builder
+            .crate_row(krate(2, "listed", "2022-07-01 00:00:00"), AT)
+            .unwrap();
+        builder
+            .crate_row(krate(2, "listed", "2022-01-01 00:00:00"), AT)
+            .unwrap();
         builder.crates_done();
         builder.version_row(version(1, "1.0.0"), AT).unwrap();
         builder.version_row(version(2, "1.0.0"), AT).unwrap();
@@ -1233,11 +1340,16 @@ mod tests {
         let options = ListOptions::new(templates());
         let mut builder = Builder::new(&options);
         builder.metadata(Timestamp::parse("2022-08-08T02:00:27Z").unwrap());
-        builder.crate_row(CrateRow {
-            id: 1,
-            name: "pin-project",
-            updated_at: Timestamp::parse("2022-08-15 13:52:11.642129").unwrap(),
-        });
+        builder
+            .crate_row(
+                CrateRow {
+                    id: 1,
+                    name: "pin-project",
+                    updated_at: Timestamp::parse("2022-08-15 13:52:11.642129").unwrap(),
+                },
+                AT,
+            )
+            .unwrap();
         builder.crates_done();
         builder
             .version_row(
