@@ -381,7 +381,7 @@ impl CrateSlots {
     }
 }
 
-/// A stretch of a text: crate names (and long version numbers) are kept one after another
+/// A stretch of a text: crate names are kept one after another
 /// in one string, where a string each was an allocation per crate, and a hash map of them a
 /// cache miss per crate, on the parsing thread.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -1175,6 +1175,13 @@ mod tests {
         }
     }
 
+    /// Adds crate rows `(id, name, updated_at)`, in order.
+    fn add_crates(builder: &mut Builder<'_>, rows: &[(i32, &'static str, &str)]) {
+        for &(id, name, updated_at) in rows {
+            builder.crate_row(krate(id, name, updated_at), AT).unwrap();
+        }
+    }
+
     /// Pages as `name: versions`, in listing order.
     fn pages(listing: &Listing) -> Vec<String> {
         listing
@@ -1196,15 +1203,14 @@ mod tests {
         let at = Timestamp::parse("2022-08-08T02:00:27Z").unwrap();
         // Crates first, as in the registry's dumps.
         let mut builder = Builder::new(&options);
-        builder
-            .crate_row(krate(1, "one", "2022-01-01 00:00:00"), AT)
-            .unwrap();
-        builder
-            .crate_row(krate(2, "two", "2022-01-01 00:00:00"), AT)
-            .unwrap();
-        builder
-            .crate_row(krate(3, "three", "2022-01-01 00:00:00"), AT)
-            .unwrap();
+        add_crates(
+            &mut builder,
+            &[
+                (1, "one", "2022-01-01 00:00:00"),
+                (2, "two", "2022-01-01 00:00:00"),
+                (3, "three", "2022-01-01 00:00:00"),
+            ],
+        );
         builder.crates_done();
         for row in [
             version(3, "1.0.0"),
@@ -1226,15 +1232,14 @@ mod tests {
         ] {
             builder.version_row(row, AT).unwrap();
         }
-        builder
-            .crate_row(krate(1, "one", "2022-01-01 00:00:00"), AT)
-            .unwrap();
-        builder
-            .crate_row(krate(2, "two", "2022-01-01 00:00:00"), AT)
-            .unwrap();
-        builder
-            .crate_row(krate(3, "three", "2022-01-01 00:00:00"), AT)
-            .unwrap();
+        add_crates(
+            &mut builder,
+            &[
+                (1, "one", "2022-01-01 00:00:00"),
+                (2, "two", "2022-01-01 00:00:00"),
+                (3, "three", "2022-01-01 00:00:00"),
+            ],
+        );
         builder.crates_done();
         assert_eq!(builder.finish(at), first);
     }
@@ -1314,18 +1319,15 @@ mod tests {
             last_dump: Timestamp::parse("2022-06-01 00:00:00").unwrap(),
         });
         let mut builder = Builder::new(&options);
-        builder
-            .crate_row(krate(1, "old-name", "2022-01-01 00:00:00"), AT)
-            .unwrap();
-        builder
-            .crate_row(krate(1, "new-name", "2022-07-01 00:00:00"), AT)
-            .unwrap();
-        builder
-            .crate_row(krate(2, "listed", "2022-07-01 00:00:00"), AT)
-            .unwrap();
-        builder
-            .crate_row(krate(2, "listed", "2022-01-01 00:00:00"), AT)
-            .unwrap();
+        add_crates(
+            &mut builder,
+            &[
+                (1, "old-name", "2022-01-01 00:00:00"),
+                (1, "new-name", "2022-07-01 00:00:00"),
+                (2, "listed", "2022-07-01 00:00:00"),
+                (2, "listed", "2022-01-01 00:00:00"),
+            ],
+        );
         builder.crates_done();
         builder.version_row(version(1, "1.0.0"), AT).unwrap();
         builder.version_row(version(2, "1.0.0"), AT).unwrap();
