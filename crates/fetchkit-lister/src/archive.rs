@@ -14,7 +14,7 @@ use csv::ByteRecord;
 use fetchkit_transport::Progress;
 use serde::Deserialize;
 
-use crate::listing::{self, Builder, Entry};
+use crate::listing::Builder;
 use crate::rows::{self, At, CrateColumns, DeletedColumns, VersionColumns};
 use crate::{ListError, ListOptions, Listing, Timestamp};
 
@@ -77,7 +77,6 @@ pub(crate) fn list_stream(
     std::thread::scope(|scope| {
         let (chunks, received) = mpsc::sync_channel::<io::Result<Vec<u8>>>(IN_FLIGHT);
         let (recycle, recycled) = mpsc::channel::<Vec<u8>>();
-        let (mut chunk_maker, chunk_supply) = listing::chunk_supply();
         let parser = std::thread::Builder::new()
             .name("fetchkit-lister-parse".into())
             .spawn_scoped(scope, move || {
@@ -90,7 +89,6 @@ pub(crate) fn list_stream(
                         failed: false,
                     },
                     options,
-                    Some(chunk_supply),
                 )
             })
             .map_err(|source| ListError::Read {
@@ -127,7 +125,6 @@ pub(crate) fn list_stream(
             if filled > 0 && chunks.send(Ok(buffer)).is_err() {
                 break;
             }
-            chunk_maker.top_up();
             match outcome {
                 Ok(false) => {}
                 Ok(true) => break,
@@ -217,20 +214,13 @@ struct Metadata {
 }
 
 /// Walks the tar stream and feeds the needed members to a [`Builder`].
-pub(crate) fn parse_archive(
-    input: impl Read,
-    options: &ListOptions,
-    row_chunks: Option<mpsc::Receiver<Vec<Entry>>>,
-) -> Result<Listing, ListError> {
+pub(crate) fn parse_archive(input: impl Read, options: &ListOptions) -> Result<Listing, ListError> {
     let mut archive = tar::Archive::new(input);
     let archive_error = |source| ListError::Read {
         member: None,
         source,
     };
     let mut builder = Builder::new(options);
-    if let Some(supply) = row_chunks {
-        builder.take_chunks_from(supply);
-    }
     let mut seen: [Option<String>; 4] = Default::default();
     let mut dump_timestamp: Option<Timestamp> = None;
     let entries = archive.entries().map_err(archive_error)?;

@@ -226,7 +226,6 @@ struct Number {
 impl Number {
     const INLINE: usize = 10;
     const SPILLED: u8 = u8::MAX;
-    const BLANK: Number = Number { bytes: [0; 11] };
 
     fn inline(text: &str) -> Option<Number> {
         let mut bytes = [0u8; 11];
@@ -544,22 +543,28 @@ impl PageWalk {
 
 /// Puts the items of rows on pages `first_page..first_page + next.len()` at their pages'
 /// next free places; `next` holds those places (counted from the start of all pages), and
-/// `items` is the part of all pages' items that starts at `base`.
+/// `items` is the part of all pages' items that starts at `base`. `by_row` holds every row's
+/// item, in row order, in consecutive parts.
 fn scatter(
-    by_row: &[order::Item],
+    by_row: &[Vec<order::Item>],
     row_pages: &[u32],
     first_page: usize,
     next: &mut [u32],
     items: &mut [order::Item],
     base: usize,
 ) {
-    for (item, &page) in by_row.iter().zip(row_pages) {
-        if let Some(slot) = (page as usize)
-            .checked_sub(first_page)
-            .and_then(|page| next.get_mut(page))
-        {
-            items[*slot as usize - base] = *item;
-            *slot += 1;
+    let mut first_row = 0;
+    for part in by_row {
+        let pages = &row_pages[first_row..first_row + part.len()];
+        first_row += part.len();
+        for (item, &page) in part.iter().zip(pages) {
+            if let Some(slot) = (page as usize)
+                .checked_sub(first_page)
+                .and_then(|page| next.get_mut(page))
+            {
+                items[*slot as usize - base] = *item;
+                *slot += 1;
+            }
         }
     }
 }
@@ -610,16 +615,6 @@ pub(crate) struct Entry {
 }
 
 const _: () = assert!(std::mem::size_of::<Entry>() == 64);
-
-impl Entry {
-    const BLANK: Entry = Entry {
-        key: 0,
-        number: Number::BLANK,
-        yanked: false,
-        updated_at: DumpTime::BLANK,
-        checksum: Sha256Digest([0; 32]),
-    };
-}
 
 /// The listed versions: pages' names, the rows as read, and for each page the numbers of its
 /// rows in version order.
@@ -733,55 +728,16 @@ struct Rows {
     count: usize,
 }
 
-/// Makes empty row chunks ahead, their memory already touched, for the parser to fill.
-///
-/// A full listing's rows are 130 MB, and having the kernel hand fresh pages to the parsing
-/// thread costs it a sixth of its time; the decompressing thread has that time to spare.
-pub(crate) struct ChunkMaker {
-    sender: mpsc::SyncSender<Vec<Entry>>,
-    ready: Option<Vec<Entry>>,
-}
-
-impl ChunkMaker {
-    /// Makes sure a chunk is waiting (and one more is ready to go); cheap when they are.
-    pub(crate) fn top_up(&mut self) {
-        let chunk = self.ready.take().unwrap_or_else(|| {
-            let mut chunk = Vec::with_capacity(Rows::CHUNK);
-            chunk.resize(Rows::CHUNK, Entry::BLANK);
-            chunk.clear();
-            chunk
-        });
-        // Full: keep it for later. Disconnected: the parser is done; let it go.
-        if let Err(mpsc::TrySendError::Full(chunk)) = self.sender.try_send(chunk) {
-            self.ready = Some(chunk);
-        }
-    }
-}
-
-/// A chunk maker, and the receiving end to give [`Builder::take_chunks_from`].
-pub(crate) fn chunk_supply() -> (ChunkMaker, mpsc::Receiver<Vec<Entry>>) {
-    let (sender, receiver) = mpsc::sync_channel(1);
-    (
-        ChunkMaker {
-            sender,
-            ready: None,
-        },
-        receiver,
-    )
-}
-
 impl Rows {
     const CHUNK_BITS: u32 = 15;
     const CHUNK: usize = 1 << Self::CHUNK_BITS;
 
-    /// Appends `entry`; a new chunk comes from `supply` when one is waiting there.
-    fn push(&mut self, entry: Entry, supply: Option<&mpsc::Receiver<Vec<Entry>>>) {
+    /// Appends `entry`.
+    fn push(&mut self, entry: Entry) {
         match self.chunks.last_mut() {
             Some(chunk) if chunk.len() < Self::CHUNK => chunk.push(entry),
             _ => {
-                let mut chunk = supply
-                    .and_then(|supply| supply.try_recv().ok())
-                    .unwrap_or_else(|| Vec::with_capacity(Self::CHUNK));
+                let mut chunk = Vec::with_capacity(Self::CHUNK);
                 chunk.push(entry);
                 self.chunks.push(chunk);
             }
@@ -821,8 +777,6 @@ pub(crate) struct Builder<'o> {
     /// `crates.csv`, as in the registry's dumps).
     walk: Option<PageWalk>,
     rows: Rows,
-    /// Empty row chunks made ahead by another thread.
-    chunk_supply: Option<mpsc::Receiver<Vec<Entry>>>,
     numbers: String,
     deleted: Vec<DeletedCrate>,
     crates_read: u64,
@@ -842,17 +796,11 @@ impl<'o> Builder<'o> {
             listed: None,
             walk: None,
             rows: Rows::default(),
-            chunk_supply: None,
             numbers: String::new(),
             deleted: Vec::new(),
             crates_read: 0,
             versions_read: 0,
         }
-    }
-
-    /// Takes new row chunks from `supply` when one is waiting there.
-    pub(crate) fn take_chunks_from(&mut self, supply: mpsc::Receiver<Vec<Entry>>) {
-        self.chunk_supply = Some(supply);
     }
 
     pub(crate) fn metadata(&mut self, timestamp: Timestamp) {
@@ -932,16 +880,13 @@ impl<'o> Builder<'o> {
                 Number::spilled(start, row.num.len() as u32)
             }
         };
-        self.rows.push(
-            Entry {
-                key,
-                number,
-                yanked: row.yanked,
-                updated_at: row.updated_at,
-                checksum: row.checksum,
-            },
-            self.chunk_supply.as_ref(),
-        );
+        self.rows.push(Entry {
+            key,
+            number,
+            yanked: row.yanked,
+            updated_at: row.updated_at,
+            checksum: row.checksum,
+        });
         if let Some(walk) = &mut self.walk {
             walk.push(row.crate_id);
         }
@@ -959,7 +904,6 @@ impl<'o> Builder<'o> {
 
     /// The listing; `dump_timestamp` is the dump's (the caller checked it was read).
     pub(crate) fn finish(mut self, dump_timestamp: Timestamp) -> Listing {
-        self.chunk_supply = None;
         let stale = self.is_stale();
         if stale {
             self.rows = Rows::default();
@@ -979,18 +923,19 @@ impl<'o> Builder<'o> {
             Some(walked) if parallel => {
                 let (front, back) = rows.chunks.split_at(rows.chunks.len() / 2);
                 let front_rows = front.iter().map(Vec::len).sum();
+                // Each half's items stay where its thread made them: joining them would
+                // copy them into fresh memory, whose first touch is slow.
                 let by_row = std::thread::scope(|scope| {
                     let back = scope.spawn(|| sort_items(back, front_rows, numbers));
-                    let mut items = sort_items(front, 0, numbers);
-                    items.extend(
-                        back.join()
-                            .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
-                    );
-                    items
+                    let front = sort_items(front, 0, numbers);
+                    let back = back
+                        .join()
+                        .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+                    vec![front, back]
                 });
                 (by_row, walked)
             }
-            Some(walked) => (sort_items(&rows.chunks, 0, numbers), walked),
+            Some(walked) => (vec![sort_items(&rows.chunks, 0, numbers)], walked),
             // Pages and keys side by side, one thread each.
             None => {
                 let mut walked = Walked::new(std::mem::take(&mut self.crates));
@@ -1002,11 +947,11 @@ impl<'o> Builder<'o> {
                         let keys = keys
                             .join()
                             .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-                        (keys, walked)
+                        (vec![keys], walked)
                     })
                 } else {
                     walked.walk(ids());
-                    (sort_items(&rows.chunks, 0, numbers), walked)
+                    (vec![sort_items(&rows.chunks, 0, numbers)], walked)
                 }
             }
         };
@@ -1031,25 +976,10 @@ impl<'o> Builder<'o> {
             next.push(total as u32);
             total += size;
         }
-        let mut items = vec![order::Item::default(); total];
-        if parallel {
-            // Two threads, each over every row but writing only its half of the pages: the
-            // halves of `items` and of `next` are disjoint.
-            let half = next.partition_point(|&start| (start as usize) < total / 2);
-            let middle = next.get(half).map_or(total, |&start| start as usize);
-            let (front, back) = items.split_at_mut(middle);
-            let (front_next, back_next) = next.split_at_mut(half);
-            let (by_row, row_pages) = (&by_row, &row_pages);
-            std::thread::scope(|scope| {
-                scope.spawn(|| scatter(by_row, row_pages, 0, front_next, front, 0));
-                scatter(by_row, row_pages, half, back_next, back, middle);
-            });
-        } else {
-            scatter(&by_row, &row_pages, 0, &mut next, &mut items, 0);
-        }
-        drop((next, row_pages, by_row));
-
-        // ...then each page ordered by version, on a few threads...
+        // ...then each page ordered by version, keeping one row per version number. Large
+        // listings take two halves of the pages side by side: each thread scatters every row
+        // but keeps only its half's, into items it allocates itself (so the kernel's first
+        // touch of that memory happens on both cores), and goes on to order them.
         let threads = if total < PARALLEL_FINISH_ROWS {
             1
         } else {
@@ -1059,19 +989,52 @@ impl<'o> Builder<'o> {
         };
         let numbers = &self.numbers;
         let number = |row: u32| number_in(numbers, rows.get(row as usize));
-        let (kept, yanked) = order::order_pages(&mut items, &page_sizes, &number, threads);
+        let place_and_order = |first_page: usize, next: &mut [u32], base: usize, end: usize| {
+            let mut items = vec![order::Item::default(); end - base];
+            scatter(&by_row, &row_pages, first_page, next, &mut items, base);
+            let sizes = &page_sizes[first_page..first_page + next.len()];
+            let (kept, yanked) =
+                order::order_pages(&mut items, sizes, &number, threads.div_ceil(2));
+            (items, kept, yanked)
+        };
+        let halves = if parallel {
+            let half = next.partition_point(|&start| (start as usize) < total / 2);
+            let middle = next.get(half).map_or(total, |&start| start as usize);
+            let (front_next, back_next) = next.split_at_mut(half);
+            std::thread::scope(|scope| {
+                let front = scope.spawn(|| place_and_order(0, front_next, 0, middle));
+                let back = place_and_order(half, back_next, middle, total);
+                let front = front
+                    .join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+                [front, back]
+            })
+        } else {
+            let pages = next.len();
+            [
+                place_and_order(0, &mut next, 0, total),
+                place_and_order(pages, &mut [], total, total),
+            ]
+        };
+        drop((next, row_pages, by_row));
 
         // ...and the kept rows' numbers, page after page.
-        let mut order = Vec::with_capacity(kept.iter().sum());
-        let mut starts = Vec::with_capacity(kept.len() + 1);
-        let mut read = 0;
-        for (size, kept) in page_sizes.iter().zip(&kept) {
-            starts.push(order.len());
-            order.extend(items[read..read + kept].iter().map(|item| item.row));
-            read += size;
+        let kept_rows = halves.iter().flat_map(|(_, kept, _)| kept).sum();
+        let yanked = halves.iter().map(|(_, _, yanked)| yanked).sum();
+        let mut order = Vec::with_capacity(kept_rows);
+        let mut starts = Vec::with_capacity(page_sizes.len() + 1);
+        let mut sizes = page_sizes.iter();
+        for (items, kept, _) in &halves {
+            let mut read = 0;
+            // `kept` first: its end stops the zip before `sizes` moves on.
+            for (kept, size) in kept.iter().zip(sizes.by_ref()) {
+                starts.push(order.len());
+                order.extend(items[read..read + kept].iter().map(|item| item.row));
+                read += size;
+            }
         }
         starts.push(order.len());
-        drop(items);
+        drop(halves);
         let table = Table {
             name_text: self.names.text,
             name_spans,
@@ -1277,6 +1240,10 @@ mod tests {
                 format!("c{id}: {}", versions.join(" "))
             })
             .collect();
+        let expected_versions: u64 = expected
+            .iter()
+            .map(|page| page.split(' ').count() as u64 - 1)
+            .sum();
         let names: Vec<String> = (0..crates).map(|id| format!("c{id}")).collect();
         let options = ListOptions::new(templates());
         for crates_first in [true, false] {
@@ -1309,6 +1276,9 @@ mod tests {
             }
             let listing = builder.finish(Timestamp::parse("2022-08-08T02:00:27Z").unwrap());
             assert_eq!(pages(&listing), expected, "crates first: {crates_first}");
+            // Counted over both halves of the pages.
+            assert_eq!(listing.stats.versions, expected_versions);
+            assert_eq!(listing.stats.crates, crates as u64);
         }
     }
 

@@ -167,15 +167,6 @@ const SUFFIX_COLON: u8 = 3; // +00:00
 const SUFFIX_COMPACT: u8 = 4; // +0000
 
 impl DumpTime {
-    /// A placeholder (the epoch, no fraction, no offset) for memory filled before use.
-    pub(crate) const BLANK: DumpTime = DumpTime {
-        seconds: 0,
-        nanos: 0,
-        offset_minutes: 0,
-        digits: 0,
-        style: 0,
-    };
-
     /// Parses `YYYY-MM-DD HH:MM:SS` (or with `T`), then an optional `.` and 1 to 9 digits, then
     /// no offset (UTC), `Z`, or `±HH`, `±HH:MM` or `±HHMM`.
     pub fn parse(text: &str) -> Result<DumpTime, TimestampError> {
