@@ -820,9 +820,7 @@ impl<'o> Builder<'o> {
         if is_new(row.updated_at, self.threshold) {
             // A repeated id replaces the earlier row, as in Software Heritage's lister.
             if !self.names.set(row.id, row.name) {
-                return Err(ListError::invalid_field(
-                    at.file,
-                    at.line,
+                return Err(at.error(
                     "name",
                     row.name.as_bytes(),
                     "the dump's crate names exceed 4 GiB in all",
@@ -868,9 +866,7 @@ impl<'o> Builder<'o> {
                     .filter(|start| start.checked_add(row.num.len() as u32).is_some())
                     .filter(|_| row.num.len() <= u32::MAX as usize);
                 let Some(start) = start else {
-                    return Err(ListError::invalid_field(
-                        at.file,
-                        at.line,
+                    return Err(at.error(
                         "num",
                         row.num.as_bytes(),
                         "the dump's version numbers exceed 4 GiB in all",

@@ -128,7 +128,13 @@ pub(crate) struct At<'a> {
 }
 
 impl At<'_> {
-    fn error(&self, column: &'static str, value: &[u8], reason: impl Into<String>) -> ListError {
+    /// An error about `value` in `column` here.
+    pub(crate) fn error(
+        &self,
+        column: &'static str,
+        value: &[u8],
+        reason: impl Into<String>,
+    ) -> ListError {
         ListError::invalid_field(self.file, self.line, column, value, reason)
     }
 
