@@ -1,11 +1,11 @@
 //! The dump's CSV rows, read by header name: only the fields a listing needs, each checked.
 //!
-//! Pure functions over `csv::ByteRecord`s; the archive reader feeds them. Columns are found by
+//! Pure functions over `simd_csv::ByteRecord`s; the archive reader feeds them. Columns are found by
 //! name (the dump's columns are alphabetical and new ones keep appearing), unknown columns are
 //! ignored, and every value that is used is validated, so a malformed row is an error naming
 //! the file, line and column.
 
-use csv::ByteRecord;
+use simd_csv::ByteRecord;
 use fetchkit_transport::Sha256Digest;
 
 use crate::{DumpTime, ListError, Timestamp};
