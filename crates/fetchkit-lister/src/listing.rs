@@ -569,20 +569,6 @@ fn scatter(
     }
 }
 
-/// The sort keys of the rows of `chunks`, the first of which is row `first_row`.
-fn sort_items(chunks: &[Vec<Entry>], first_row: usize, numbers: &str) -> Vec<order::Item> {
-    chunks
-        .iter()
-        .flatten()
-        .enumerate()
-        .map(|(at, entry)| order::Item {
-            key: order::sort_key(number_in(numbers, entry)),
-            row: (first_row + at) as u32,
-            yanked: entry.yanked,
-        })
-        .collect()
-}
-
 /// A set of crate ids: a bit an id (a few dozen kilobytes, which stay in cache while the
 /// dump streams past) below [`CrateSlots::DENSE`], a map beyond.
 #[derive(Debug, Default)]
@@ -721,36 +707,48 @@ impl<'t> Iterator for Versions<'t> {
 
 impl ExactSizeIterator for Versions<'_> {}
 
-/// Version rows in fixed-size chunks: growing never copies or doubles the memory held.
-#[derive(Clone, Debug, Default)]
-struct Rows {
-    chunks: Vec<Vec<Entry>>,
+/// Values in fixed-size chunks: growing never copies or doubles the memory held.
+#[derive(Clone, Debug)]
+struct Chunked<T> {
+    chunks: Vec<Vec<T>>,
     count: usize,
 }
 
-impl Rows {
+/// The version rows, in the order they were read.
+type Rows = Chunked<Entry>;
+
+impl<T> Default for Chunked<T> {
+    fn default() -> Chunked<T> {
+        Chunked {
+            chunks: Vec::new(),
+            count: 0,
+        }
+    }
+}
+
+impl<T> Chunked<T> {
     const CHUNK_BITS: u32 = 15;
     const CHUNK: usize = 1 << Self::CHUNK_BITS;
 
-    /// Appends `entry`.
-    fn push(&mut self, entry: Entry) {
+    /// Appends `value`.
+    fn push(&mut self, value: T) {
         match self.chunks.last_mut() {
-            Some(chunk) if chunk.len() < Self::CHUNK => chunk.push(entry),
+            Some(chunk) if chunk.len() < Self::CHUNK => chunk.push(value),
             _ => {
                 let mut chunk = Vec::with_capacity(Self::CHUNK);
-                chunk.push(entry);
+                chunk.push(value);
                 self.chunks.push(chunk);
             }
         }
         self.count += 1;
     }
 
-    fn get(&self, row: usize) -> &Entry {
-        &self.chunks[row >> Self::CHUNK_BITS][row & (Self::CHUNK - 1)]
+    fn get(&self, at: usize) -> &T {
+        &self.chunks[at >> Self::CHUNK_BITS][at & (Self::CHUNK - 1)]
     }
 
-    /// All entries, in the order they were read.
-    fn entries(&self) -> impl Iterator<Item = &Entry> {
+    /// All values, in the order they were pushed.
+    fn entries(&self) -> impl Iterator<Item = &T> {
         self.chunks.iter().flatten()
     }
 }
@@ -777,6 +775,9 @@ pub(crate) struct Builder<'o> {
     /// `crates.csv`, as in the registry's dumps).
     walk: Option<PageWalk>,
     rows: Rows,
+    /// Each row's sort key, made as the row is read: parsing has time to spare while
+    /// decompression sets the pace, and `finish` does not.
+    items: Chunked<order::Item>,
     numbers: String,
     deleted: Vec<DeletedCrate>,
     crates_read: u64,
@@ -796,6 +797,7 @@ impl<'o> Builder<'o> {
             listed: None,
             walk: None,
             rows: Rows::default(),
+            items: Chunked::default(),
             numbers: String::new(),
             deleted: Vec::new(),
             crates_read: 0,
@@ -876,6 +878,12 @@ impl<'o> Builder<'o> {
                 Number::spilled(start, row.num.len() as u32)
             }
         };
+        // Row numbers fit in 32 bits: four billion rows would be 256 GiB.
+        self.items.push(order::Item {
+            key: order::sort_key(row.num),
+            row: self.rows.count as u32,
+            yanked: row.yanked,
+        });
         self.rows.push(Entry {
             key,
             number,
@@ -903,54 +911,23 @@ impl<'o> Builder<'o> {
         let stale = self.is_stale();
         if stale {
             self.rows = Rows::default();
+            self.items = Chunked::default();
             self.deleted.clear();
         }
 
-        // Two walks over the rows in the order they were read, side by side: each row's page
-        // (pages are made in the order of each crate's first row), and each version's sort
-        // key. The text of the numbers is read in order here, so ordering pages by key later
-        // reads little of it.
-        let walked = self.walk.take().map(PageWalk::finish).filter(|_| !stale);
+        // Each row's page: found while the dump was read (pages are made in the order of each
+        // crate's first row), or now for rows that came before `crates.csv`.
         let rows = std::mem::take(&mut self.rows);
-        let numbers = &self.numbers;
-        let parallel = rows.count >= PARALLEL_FINISH_ROWS;
-        let (by_row, walked) = match walked {
-            // The pages are found already: both cores on the keys, half the rows each.
-            Some(walked) if parallel => {
-                let (front, back) = rows.chunks.split_at(rows.chunks.len() / 2);
-                let front_rows = front.iter().map(Vec::len).sum();
-                // Each half's items stay where its thread made them: joining them would
-                // copy them into fresh memory, whose first touch is slow.
-                let by_row = std::thread::scope(|scope| {
-                    let back = scope.spawn(|| sort_items(back, front_rows, numbers));
-                    let front = sort_items(front, 0, numbers);
-                    let back = back
-                        .join()
-                        .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-                    vec![front, back]
-                });
-                (by_row, walked)
-            }
-            Some(walked) => (vec![sort_items(&rows.chunks, 0, numbers)], walked),
-            // Pages and keys side by side, one thread each.
+        let by_row = std::mem::take(&mut self.items).chunks;
+        let walked = match self.walk.take().map(PageWalk::finish).filter(|_| !stale) {
+            Some(walked) => walked,
             None => {
                 let mut walked = Walked::new(std::mem::take(&mut self.crates));
-                let ids = || rows.entries().map(|entry| entry.key as i32);
-                if parallel {
-                    std::thread::scope(|scope| {
-                        let keys = scope.spawn(|| sort_items(&rows.chunks, 0, numbers));
-                        walked.walk(ids());
-                        let keys = keys
-                            .join()
-                            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-                        (vec![keys], walked)
-                    })
-                } else {
-                    walked.walk(ids());
-                    (vec![sort_items(&rows.chunks, 0, numbers)], walked)
-                }
+                walked.walk(rows.entries().map(|entry| entry.key as i32));
+                walked
             }
         };
+        let parallel = rows.count >= PARALLEL_FINISH_ROWS;
         let Walked {
             crates,
             row_pages,
