@@ -19,9 +19,9 @@ use std::io::{self, BufReader, Read};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use simd_csv::ByteRecord;
 use fetchkit_transport::Progress;
 use serde::Deserialize;
+use simd_csv::ByteRecord;
 
 use crate::listing::Builder;
 use crate::rows::{self, At, CrateColumns, DeletedColumns, VersionColumns};
@@ -620,7 +620,10 @@ mod tests {
             "a,b\n\"1\n\n\",2\n\n\n3,4,5\n",
             "2: 1\n\n|2\nerror: t.csv:7: 3 fields where the header has 2",
         );
-        check("a,b\n1\n", "error: t.csv:2: 1 fields where the header has 2");
+        check(
+            "a,b\n1\n",
+            "error: t.csv:2: 1 fields where the header has 2",
+        );
         check("", "");
         check("a,b\n", "");
     }

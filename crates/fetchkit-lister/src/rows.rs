@@ -5,8 +5,8 @@
 //! ignored, and every value that is used is validated, so a malformed row is an error naming
 //! the file, line and column.
 
-use simd_csv::ByteRecord;
 use fetchkit_transport::Sha256Digest;
+use simd_csv::ByteRecord;
 
 use crate::{DumpTime, ListError, Timestamp};
 
