@@ -4,6 +4,7 @@
 //! `FETCHKIT_TEST_NO_SLEEP` knob, so no test sleeps.
 
 mod download;
+mod index;
 mod list;
 mod support;
 mod taskcluster;

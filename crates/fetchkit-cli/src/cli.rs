@@ -35,6 +35,81 @@ pub(crate) enum Command {
     /// List what a registry holds, from its database dump.
     #[command(subcommand)]
     List(ListCommand),
+
+    /// Cargo's registry index cache files (`registry/index/*/.cache/…`): shown, queried, built.
+    #[command(subcommand)]
+    Index(IndexCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum IndexCommand {
+    /// Show a cache file's header and versions; yanked versions and unreadable index lines
+    /// are marked.
+    Show(IndexShowArgs),
+
+    /// Print the relative path of a crate's index file (the same path names its cache file).
+    Path(IndexPathArgs),
+
+    /// Print the newest version in a cache file that matches a requirement, skipping yanked
+    /// versions unless `--yanked`; exit 1 when none matches.
+    Query(IndexQueryArgs),
+
+    /// Build a cache file from an index file (one JSON line per version), as cargo writes it:
+    /// lines without a `name` and a semver `vers` are skipped with a warning.
+    Build(IndexBuildArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct IndexShowArgs {
+    /// The cache file.
+    #[arg(value_name = "CACHE_FILE")]
+    pub(crate) cache_file: PathBuf,
+
+    /// One JSON object instead of text.
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct IndexPathArgs {
+    /// The crate's name (any case).
+    #[arg(value_name = "CRATE")]
+    pub(crate) name: String,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct IndexQueryArgs {
+    /// The cache file.
+    #[arg(value_name = "CACHE_FILE")]
+    pub(crate) cache_file: PathBuf,
+
+    /// A semver requirement, as in `Cargo.toml` (`1.2`, `^1.2.3`, `>=1, <3`, `*`).
+    #[arg(value_name = "REQ")]
+    pub(crate) requirement: String,
+
+    /// Consider yanked versions too.
+    #[arg(long)]
+    pub(crate) yanked: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct IndexBuildArgs {
+    /// The index file: one JSON line per version, as a registry serves it.
+    #[arg(value_name = "INDEX_FILE")]
+    pub(crate) index_file: PathBuf,
+
+    /// The index version to record: `etag: "…"`, `last-modified: …`, `Unknown`, or a git
+    /// object id.
+    #[arg(long, value_name = "STR")]
+    pub(crate) index_version: String,
+
+    /// The cache file to write (replaced atomically).
+    #[arg(short, long, value_name = "CACHE_FILE")]
+    pub(crate) output: PathBuf,
+
+    /// Print errors only, not the lines skipped.
+    #[arg(short, long)]
+    pub(crate) quiet: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -222,6 +297,8 @@ impl Cli {
             Command::Object(ObjectCommand::Download(args)) => &args.transfer,
             Command::Artifact(ArtifactCommand::Download(args)) => &args.transfer,
             Command::List(ListCommand::Crates(args)) => &args.transfer,
+            Command::Index(IndexCommand::Build(args)) => return args.quiet,
+            Command::Index(_) => return false,
         };
         transfer.quiet
     }

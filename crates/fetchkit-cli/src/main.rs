@@ -14,6 +14,7 @@
 
 mod cli;
 mod download;
+mod index;
 mod list;
 mod logging;
 mod progress;
@@ -26,7 +27,7 @@ use std::process::ExitCode;
 
 use clap::Parser as _;
 
-use crate::cli::{ArtifactCommand, Cli, Command, ListCommand, ObjectCommand};
+use crate::cli::{ArtifactCommand, Cli, Command, IndexCommand, ListCommand, ObjectCommand};
 
 // Downloads churn through large buffers; glibc returns them to the kernel and takes them back,
 // paying a page fault per 4 KiB each time. mimalloc keeps them.
@@ -42,6 +43,10 @@ async fn main() -> ExitCode {
         Command::Object(ObjectCommand::Download(args)) => taskcluster::object(args).await,
         Command::Artifact(ArtifactCommand::Download(args)) => taskcluster::artifact(args).await,
         Command::List(ListCommand::Crates(args)) => list::crates(args).await,
+        Command::Index(IndexCommand::Show(args)) => index::show(args),
+        Command::Index(IndexCommand::Path(args)) => index::path(args),
+        Command::Index(IndexCommand::Query(args)) => index::query(args),
+        Command::Index(IndexCommand::Build(args)) => index::build(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,0 +1,183 @@
+//! `fetchkit index show|path|query|build` on files written here.
+
+use crate::support::TestContext;
+
+/// An index line for `version` of `demo`, with `extra` fields appended.
+fn line(version: &str, extra: &str) -> String {
+    format!(
+        r#"{{"name":"demo","vers":"{version}","deps":[],"cksum":"{}","features":{{}}{extra}}}"#,
+        "0".repeat(64)
+    )
+}
+
+/// An index file of `demo`: three releases (one yanked), a pre-release, build metadata, and
+/// two lines cargo skips.
+fn index_file() -> String {
+    [
+        line("0.1.0", ""),
+        line("0.2.0", r#","yanked":false"#),
+        "not json".to_owned(),
+        line("0.3.0", r#","yanked":true"#),
+        line("0.4.0-beta.1", ""),
+        line("0.2.1+build.7", ""),
+        r#"{"name":"demo","vers":"latest"}"#.to_owned(),
+    ]
+    .join("\n")
+        + "\n"
+}
+
+fn stdout(run: &crate::support::Run) -> String {
+    assert_eq!(run.code, Some(0), "{run}");
+    String::from_utf8(run.stdout.clone()).expect("UTF-8 output")
+}
+
+#[test]
+fn build_then_show_and_query() {
+    let context = TestContext::new();
+    context.write("demo", index_file().as_bytes());
+    let cache = context.path("cache/demo");
+    std::fs::create_dir_all(cache.parent().unwrap()).unwrap();
+    let cache = cache.to_str().unwrap();
+    let run = context.fetchkit(&[
+        "index",
+        "build",
+        context.path("demo").to_str().unwrap(),
+        "--index-version",
+        "etag: W/\"abc\"",
+        "-o",
+        cache,
+    ]);
+    assert_eq!(run.code, Some(0), "{run}");
+    let warnings: Vec<_> = run
+        .lines()
+        .into_iter()
+        .filter(|l| l.contains("skipped"))
+        .collect();
+    assert_eq!(warnings.len(), 2, "{run}");
+    assert!(warnings[0].contains("line 3: not an index entry"), "{run}");
+    assert!(
+        warnings[1].contains("line 7: invalid version \"latest\""),
+        "{run}"
+    );
+    // Exactly the bytes cargo writes: header, then each kept line under its version.
+    let mut expected = vec![3, 2, 0, 0, 0];
+    expected.extend_from_slice(b"etag: W/\"abc\"\0");
+    for (key, text) in [
+        ("0.1.0", line("0.1.0", "")),
+        ("0.2.0", line("0.2.0", r#","yanked":false"#)),
+        ("0.3.0", line("0.3.0", r#","yanked":true"#)),
+        ("0.4.0-beta.1", line("0.4.0-beta.1", "")),
+        ("0.2.1+build.7", line("0.2.1+build.7", "")),
+    ] {
+        expected.extend_from_slice(key.as_bytes());
+        expected.push(0);
+        expected.extend_from_slice(text.as_bytes());
+        expected.push(0);
+    }
+    assert_eq!(std::fs::read(cache).unwrap(), expected);
+    assert_eq!(context.files(), ["cache", "demo"], "no temporary file left");
+
+    let shown = stdout(&context.fetchkit(&["index", "show", cache]));
+    assert_eq!(
+        shown,
+        "index version: etag: W/\"abc\"\n\
+         format: cache version 3, index schema version 2\n\
+         versions: 5\n\
+         0.1.0\n0.2.0\n0.3.0 (yanked)\n0.4.0-beta.1\n0.2.1+build.7\n"
+    );
+    let json: serde_json::Value = serde_json::from_str(&stdout(
+        &context.fetchkit(&["index", "show", "--json", cache]),
+    ))
+    .unwrap();
+    assert_eq!(json["index_version"], "etag: W/\"abc\"");
+    assert_eq!(
+        json["versions"][2],
+        serde_json::json!({"version": "0.3.0", "yanked": true, "valid": true})
+    );
+
+    let query = |req: &str, extra: &[&str]| {
+        let mut args = vec!["index", "query", cache, req];
+        args.extend_from_slice(extra);
+        context.fetchkit(&args)
+    };
+    assert_eq!(stdout(&query("*", &[])), "0.2.1+build.7\n");
+    assert_eq!(stdout(&query("^0.3", &["--yanked"])), "0.3.0\n");
+    assert_eq!(stdout(&query(">=0.4.0-beta", &[])), "0.4.0-beta.1\n");
+    assert_eq!(stdout(&query("=0.2.0", &[])), "0.2.0\n");
+    let run = query("^0.3", &[]);
+    assert!(
+        run.failure()
+            .ends_with("no non-yanked version matches ^0.3"),
+        "{run}"
+    );
+    assert!(run.stdout.is_empty(), "{run}");
+    let run = query("not a req", &[]);
+    assert!(
+        run.failure()
+            .starts_with("error: invalid version requirement"),
+        "{run}"
+    );
+}
+
+#[test]
+fn paths_are_cargos() {
+    let context = TestContext::new();
+    for (name, expected) in [
+        ("a", "1/a"),
+        ("ab", "2/ab"),
+        ("abc", "3/a/abc"),
+        ("Serde_Json", "se/rd/serde_json"),
+    ] {
+        assert_eq!(
+            stdout(&context.fetchkit(&["index", "path", name])),
+            format!("{expected}\n")
+        );
+    }
+    let run = context.fetchkit(&["index", "path", ""]);
+    assert_eq!(run.failure(), "error: a crate name cannot be empty");
+}
+
+#[test]
+fn unusable_cache_files_are_one_line_errors() {
+    let context = TestContext::new();
+    let cases: [(&str, &[u8], &str); 4] = [
+        ("empty", b"", "empty cache file"),
+        (
+            "v2",
+            &[2, 2, 0, 0, 0, b'x', 0],
+            "unsupported cache version 2 (expected 3)",
+        ),
+        (
+            "schema",
+            &[3, 1, 0, 0, 0, b'x', 0],
+            "unsupported index schema version 1 (expected 2)",
+        ),
+        (
+            "dangling",
+            b"\x03\x02\x00\x00\x00x\x001.0.0\x00",
+            "version key \"1.0.0\" at byte 7 has no blob after it",
+        ),
+    ];
+    for (name, bytes, reason) in cases {
+        context.write(name, bytes);
+        let path = context.path(name);
+        for command in ["show", "query"] {
+            let mut args = vec!["index", command, path.to_str().unwrap()];
+            if command == "query" {
+                args.push("*");
+            }
+            let run = context.fetchkit(&args);
+            let error = run.failure();
+            assert_eq!(
+                error,
+                format!(
+                    "error: {}: not a usable index cache: {reason}",
+                    path.display()
+                ),
+                "{run}"
+            );
+        }
+    }
+    let run = context.fetchkit(&["index", "show", context.path("missing").to_str().unwrap()]);
+    assert!(run.failure().contains("cannot read"), "{run}");
+}
