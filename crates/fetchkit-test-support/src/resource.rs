@@ -70,13 +70,15 @@ impl Resource {
         self
     }
 
-    /// Sends `ETag: <etag>`; pass it quoted, e.g. `"\"v1\""`.
+    /// Sends `ETag: <etag>`; pass it quoted, e.g. `"\"v1\""`. A request whose
+    /// `If-None-Match` names it gets a `304`.
     pub fn etag(mut self, etag: &str) -> Self {
         self.etag = Some(etag.to_owned());
         self
     }
 
-    /// Sends `Last-Modified: <http_date>`, verbatim.
+    /// Sends `Last-Modified: <http_date>`, verbatim. A request without `If-None-Match` whose
+    /// `If-Modified-Since` is not earlier gets a `304`.
     pub fn last_modified(mut self, http_date: &str) -> Self {
         self.last_modified = Some(http_date.to_owned());
         self

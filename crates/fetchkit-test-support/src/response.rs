@@ -66,6 +66,12 @@ pub(crate) fn plan(
                 Reply::StallBeforeHeaders => Ending::StallBeforeHeaders,
                 _ => Ending::Complete,
             };
+            if not_modified(resource, request) {
+                return (
+                    text_status(Some(resource), 304, &[], head_only, close),
+                    Ending::Complete,
+                );
+            }
             let mut response = normal(resource, request, head_only, close);
             if *reply == Reply::WrongBytes {
                 response.body = corrupt(&response.body);
@@ -218,6 +224,33 @@ fn text_status(
         head: head.into_bytes(),
         body: if head_only { Bytes::new() } else { body },
         chunked: false,
+    }
+}
+
+/// Whether a conditional request gets a `304` (RFC 9110 13.1.2 and 13.1.3): `If-None-Match`
+/// naming the resource's ETag (weakly compared) or `*`; else, without `If-None-Match`,
+/// `If-Modified-Since` at or after the resource's `Last-Modified`.
+fn not_modified(resource: &Resource, request: &RecordedRequest) -> bool {
+    if let Some(tags) = request.header("If-None-Match") {
+        let Some(etag) = &resource.etag else {
+            return false;
+        };
+        let weak = |tag: &str| tag.trim().trim_start_matches("W/").to_owned();
+        return tags
+            .split(',')
+            .any(|tag| tag.trim() == "*" || weak(tag) == weak(etag));
+    }
+    match (request.header("If-Modified-Since"), &resource.last_modified) {
+        (Some(since), Some(modified)) => {
+            match (
+                httpdate::parse_http_date(since),
+                httpdate::parse_http_date(modified),
+            ) {
+                (Ok(since), Ok(modified)) => modified <= since,
+                _ => false,
+            }
+        }
+        _ => false,
     }
 }
 

@@ -40,6 +40,7 @@
 
 pub mod artifact;
 mod client;
+mod conditional;
 mod digest;
 mod download;
 mod error;
@@ -49,6 +50,7 @@ mod redact;
 pub mod taskcluster;
 
 pub use crate::client::{Client, ClientBuilder, USER_AGENT};
+pub use crate::conditional::{Fetched, Validator, fetch_conditional};
 pub use crate::digest::{DigestParseError, Expected, Sha256Digest, Sha512Digest};
 pub use crate::download::{
     Download, Downloaded, Progress, Renew, RenewError, download_to_buf, download_to_file,

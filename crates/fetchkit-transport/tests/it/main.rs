@@ -1,5 +1,6 @@
 //! Integration tests of `fetchkit-transport`, against the loopback fault server.
 
+mod conditional;
 mod download;
 mod resume;
 mod taskcluster;
