@@ -34,6 +34,8 @@ mod cache;
 mod entry;
 mod error;
 mod path;
+#[cfg(feature = "sparse")]
+mod sparse;
 
 pub use cache::{
     CACHE_VERSION, CacheEntry, CacheFile, CacheWriter, INDEX_SCHEMA_VERSION, WriteError,
@@ -42,3 +44,5 @@ pub use cache::{
 pub use entry::{IndexDependency, IndexEntry, UnknownFields};
 pub use error::{CacheError, LineError};
 pub use path::index_path;
+#[cfg(feature = "sparse")]
+pub use sparse::{FetchOutcome, RegistryConfig, SparseError, SparseIndex, validator};

@@ -19,9 +19,9 @@ pub enum Validator {
     LastModified(String),
 }
 
-/// How a conditional fetch ended.
+/// How a conditional fetch ended. Exhaustive on purpose: a caller must handle every outcome,
+/// so a new one would be a breaking change.
 #[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
 pub enum Fetched {
     /// `200`: the whole body (decoded when the server gzipped it) and its validators.
     Body {
