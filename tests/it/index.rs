@@ -181,3 +181,74 @@ fn unusable_cache_files_are_one_line_errors() {
     let run = context.fetchkit(&["index", "show", context.path("missing").to_str().unwrap()]);
     assert!(run.failure().contains("cannot read"), "{run}");
 }
+
+#[test]
+fn fetch_is_conditional_and_reports_each_crate() {
+    use fetchkit_test_support::{Reply, Resource};
+    let context = TestContext::new();
+    let demo = line("0.1.0", "") + "\n";
+    context.serve(
+        "/index/de/mo/demo",
+        Resource::new(demo.clone().into_bytes()).etag("\"d1\""),
+    );
+    let gone = context.serve(
+        "/index/go/ne/gone",
+        Resource::new(&b""[..]).script([Reply::Status(404)]),
+    );
+    let index = format!("sparse+{}", gone.trim_end_matches("go/ne/gone"));
+    let cache = context.path("cache");
+    let fetch = |crates: &[&str]| {
+        let mut args = vec![
+            "index",
+            "fetch",
+            "--index",
+            &index,
+            "--cache-dir",
+            cache.to_str().unwrap(),
+        ];
+        args.extend_from_slice(crates);
+        context.fetchkit(&args)
+    };
+
+    let run = fetch(&["demo", "gone"]);
+    assert_eq!(
+        run.failure(),
+        "error: 1 of 2 crates not fetched (1 not in the registry, 0 failed)"
+    );
+    assert!(run.stderr.contains("demo: updated, 1 versions\n"), "{run}");
+    assert!(
+        run.stderr
+            .contains("gone: not in the registry (HTTP 404)\n"),
+        "{run}"
+    );
+    let written = std::fs::read(cache.join("de/mo/demo")).unwrap();
+    let mut expected = b"\x03\x02\x00\x00\x00etag: \"d1\"\x000.1.0\x00".to_vec();
+    expected.extend_from_slice(demo.trim_end().as_bytes());
+    expected.push(0);
+    assert_eq!(written, expected);
+
+    let run = fetch(&["demo"]);
+    assert_eq!(
+        run.success(),
+        "fetched 1 index files: 0 updated, 1 unchanged",
+        "{run}"
+    );
+    assert!(run.stderr.contains("demo: unchanged\n"), "{run}");
+    let run = fetch(&["demo", "-q"]);
+    assert!(run.stderr.is_empty(), "{run}");
+
+    let run = context.fetchkit(&[
+        "index",
+        "fetch",
+        "--index",
+        "sparse+http://127.0.0.1:1/index",
+        "--cache-dir",
+        cache.to_str().unwrap(),
+        "demo",
+    ]);
+    assert!(
+        run.failure()
+            .ends_with("a sparse index URL must end with a slash"),
+        "{run}"
+    );
+}

@@ -57,6 +57,33 @@ pub(crate) enum IndexCommand {
     /// Build a cache file from an index file (one JSON line per version), as cargo writes it:
     /// lines without a `name` and a semver `vers` are skipped with a warning.
     Build(IndexBuildArgs),
+
+    /// Fetch crates' index files from a sparse registry into a folder laid out like cargo's
+    /// `.cache`, conditionally: a crate whose cache file is current costs a `304` and its file
+    /// is left as it is; a crate the registry does not have (404, 410, 451) loses its file.
+    Fetch(IndexFetchArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct IndexFetchArgs {
+    /// The registry's sparse index, as cargo spells it: `sparse+https://host/path/`.
+    #[arg(long, value_name = "sparse+URL")]
+    pub(crate) index: String,
+
+    /// The cache folder (cargo's is `registry/index/<registry>/.cache`).
+    #[arg(long, value_name = "DIR")]
+    pub(crate) cache_dir: PathBuf,
+
+    /// Index files fetched at once.
+    #[arg(long, value_name = "N", default_value_t = 16)]
+    pub(crate) jobs: usize,
+
+    /// The crates.
+    #[arg(value_name = "CRATE", required = true)]
+    pub(crate) crates: Vec<String>,
+
+    #[command(flatten)]
+    pub(crate) transfer: TransferArgs,
 }
 
 #[derive(Debug, Args)]
@@ -298,6 +325,7 @@ impl Cli {
             Command::Artifact(ArtifactCommand::Download(args)) => &args.transfer,
             Command::List(ListCommand::Crates(args)) => &args.transfer,
             Command::Index(IndexCommand::Build(args)) => return args.quiet,
+            Command::Index(IndexCommand::Fetch(args)) => &args.transfer,
             Command::Index(_) => return false,
         };
         transfer.quiet

@@ -4,10 +4,13 @@ use std::io::Write as _;
 use std::path::Path;
 
 use anyhow::Context as _;
-use fetchkit::index_cache::{CacheFile, INDEX_SCHEMA_VERSION, build_cache, index_path};
+use fetchkit::index_cache::{
+    CacheFile, FetchOutcome, INDEX_SCHEMA_VERSION, SparseIndex, build_cache, index_path,
+};
 use serde_json::json;
 
-use crate::cli::{IndexBuildArgs, IndexPathArgs, IndexQueryArgs, IndexShowArgs};
+use crate::cli::{IndexBuildArgs, IndexFetchArgs, IndexPathArgs, IndexQueryArgs, IndexShowArgs};
+use crate::transfer;
 
 /// Reads a whole cache file; its errors name the file.
 fn read(path: &Path) -> anyhow::Result<Vec<u8>> {
@@ -120,5 +123,55 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     temp.persist(path)
         .map_err(|e| e.error)
         .with_context(error)?;
+    Ok(())
+}
+
+/// `fetchkit index fetch`: one line per crate on stderr, then a summary; exit 1 when any
+/// crate failed or is not in the registry.
+pub(crate) async fn fetch(args: IndexFetchArgs) -> anyhow::Result<()> {
+    let client = transfer::client_builder(&args.transfer).build()?;
+    let index = SparseIndex::new(client, transfer::retry(&args.transfer), &args.index)?;
+    let results = index
+        .fetch_many(&args.crates, &args.cache_dir, args.jobs)
+        .await;
+    let (mut updated, mut unchanged, mut missing, mut failed) = (0, 0, 0, 0);
+    for (name, result) in args.crates.iter().zip(results) {
+        let line = match result {
+            Ok(FetchOutcome::Updated { versions, skipped }) => {
+                updated += 1;
+                let skipped = match skipped {
+                    0 => String::new(),
+                    n => format!(", {n} lines skipped"),
+                };
+                format!("{name}: updated, {versions} versions{skipped}")
+            }
+            Ok(FetchOutcome::Unchanged) => {
+                unchanged += 1;
+                format!("{name}: unchanged")
+            }
+            Ok(FetchOutcome::Missing { status }) => {
+                missing += 1;
+                format!("{name}: not in the registry (HTTP {status})")
+            }
+            Ok(_) => format!("{name}: done"),
+            Err(error) => {
+                failed += 1;
+                format!("{name}: failed: {error}")
+            }
+        };
+        if !args.transfer.quiet || line.contains(": failed: ") {
+            eprintln!("{line}");
+        }
+    }
+    let total = args.crates.len();
+    if missing + failed > 0 {
+        anyhow::bail!(
+            "{} of {total} crates not fetched ({missing} not in the registry, {failed} failed)",
+            missing + failed
+        );
+    }
+    if !args.transfer.quiet {
+        eprintln!("fetched {total} index files: {updated} updated, {unchanged} unchanged");
+    }
     Ok(())
 }

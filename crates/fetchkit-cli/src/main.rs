@@ -47,6 +47,7 @@ async fn main() -> ExitCode {
         Command::Index(IndexCommand::Path(args)) => index::path(args),
         Command::Index(IndexCommand::Query(args)) => index::query(args),
         Command::Index(IndexCommand::Build(args)) => index::build(args),
+        Command::Index(IndexCommand::Fetch(args)) => index::fetch(args).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
