@@ -1,7 +1,7 @@
 //! Cargo's on-disk index cache format, byte for byte, and where a crate's files live.
 //!
-//! **Layer:** 2, beside `fetchkit-protocols` and `fetchkit-lister`; it knows nothing of
-//! mirrors or of the command line.
+//! **Layer:** 2, beside `fetchkit-protocols` and `fetchkit-lister`, on `fetchkit-transport`
+//! (only with the `sparse` feature); it knows nothing of mirrors or of the command line.
 //!
 //! Cargo keeps, for each registry, a cache of the index files it has fetched
 //! (`registry/index/<registry>/.cache/<path>`): a small header with the *index version* (the
@@ -15,6 +15,11 @@
 //! to the one cargo would write, and fields this crate does not know survive. Queries look at
 //! keys (parsed as semver) and parse only the blobs of the candidates they try; the typed
 //! [`IndexEntry`] is there for callers who want the fields.
+//!
+//! With the `sparse` feature, `SparseIndex` keeps a folder of such files up to date from a
+//! sparse registry as cargo does (conditional requests from the recorded index version, `304`
+//! leaves a file untouched, `404`/`410`/`451` remove it); it is the only part that does I/O
+//! over the network, through `fetchkit-transport`.
 //!
 //! ```
 //! use fetchkit_index_cache::{CacheFile, build_cache, index_path};

@@ -9,7 +9,7 @@
 //! | [`retry`] | `fetchkit-retry` | backoff decisions with jitter and `Retry-After`, writer factories; no network |
 //! | [`transport`] | `fetchkit-transport` | streamed downloads: hashed, gzip-decoded, resumed, verified, atomic |
 //! | [`protocols`] | `fetchkit-protocols` | fetch steps from a source URL into a folder (to come) |
-//! | [`index_cache`] | `fetchkit-index-cache` | cargo's index cache format and index paths (sparse-index client to come) |
+//! | [`index_cache`] | `fetchkit-index-cache` | cargo's index cache format, index paths, sparse-index client |
 //! | [`lister`] | `fetchkit-lister` | registry database-dump listing (to come) |
 //! | [`mirror`] | `fetchkit-mirror` | verified, resumable registry mirrors (to come) |
 //!
