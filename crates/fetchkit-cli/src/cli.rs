@@ -66,7 +66,7 @@ pub(crate) enum IndexCommand {
 
 #[derive(Debug, Args)]
 pub(crate) struct IndexFetchArgs {
-    /// The registry's sparse index, as cargo spells it: `sparse+https://host/path/`.
+    /// The registry's sparse index, as cargo spells it: `sparse+https://HOST/PATH/`.
     #[arg(long, value_name = "sparse+URL")]
     pub(crate) index: String,
 

@@ -2,12 +2,11 @@
 //! unchanged one costs a `304` (what a sparse registry index needs).
 
 use std::io::Write as _;
-use std::time::SystemTime;
 
 use reqwest::{StatusCode, header};
 
+use crate::download::{is_gzip, send, status_error};
 use crate::{Client, Error, ErrorKind, RedactedUrl, Retry};
-use fetchkit_retry::RetryError;
 
 /// What the caller has from an earlier fetch of the same URL.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -61,20 +60,8 @@ pub async fn fetch_conditional(
             Ok(fetched) => return Ok(fetched),
             Err(kind) => {
                 tracing::debug!(%url, error = %kind, "conditional fetch attempt failed");
-                if let Err(RetryError {
-                    error,
-                    attempts,
-                    elapsed,
-                    reason,
-                }) = state.failed(kind).await
-                {
-                    return Err(Error::after_retries(
-                        error,
-                        url.clone(),
-                        attempts,
-                        elapsed,
-                        reason,
-                    ));
+                if let Err(gave_up) = state.failed(kind).await {
+                    return Err(Error::gave_up(gave_up, url));
                 }
             }
         }
@@ -97,16 +84,7 @@ async fn attempt(
         Some(Validator::LastModified(date)) => request.header(header::IF_MODIFIED_SINCE, date),
         None => request,
     };
-    let mut response = match tokio::time::timeout(client.read_timeout, request.send()).await {
-        Err(_) => {
-            return Err(ErrorKind::Stalled {
-                phase: "waiting for the response headers",
-                after: client.read_timeout,
-            });
-        }
-        Ok(Err(error)) => return Err(ErrorKind::from_reqwest(error)),
-        Ok(Ok(response)) => response,
-    };
+    let mut response = send(client, request).await?;
     let status = response.status();
     if status == StatusCode::NOT_MODIFIED {
         return Ok(Fetched::NotModified);
@@ -118,28 +96,9 @@ async fn attempt(
     }
     let headers = response.headers().clone();
     if status != StatusCode::OK {
-        return Err(ErrorKind::Status {
-            status: status.as_u16(),
-            reason: status.canonical_reason().unwrap_or_default().to_owned(),
-            retry_after: headers
-                .get(header::RETRY_AFTER)
-                .and_then(|value| value.to_str().ok())
-                .and_then(|value| fetchkit_retry::parse_retry_after(value, SystemTime::now())),
-        });
+        return Err(status_error(status, &headers));
     }
-    let gzip = match headers
-        .get(header::CONTENT_ENCODING)
-        .map(|value| value.to_str().unwrap_or("?").trim().to_ascii_lowercase())
-        .as_deref()
-    {
-        None | Some("" | "identity") => false,
-        Some("gzip" | "x-gzip") => true,
-        Some(other) => {
-            return Err(ErrorKind::UnsupportedEncoding {
-                encoding: other.to_owned(),
-            });
-        }
-    };
+    let gzip = is_gzip(&headers)?;
     let too_large = |actual: u64| ErrorKind::SizeMismatch {
         expected: limit,
         actual,

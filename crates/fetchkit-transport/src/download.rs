@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::SystemTime;
 
 use bytes::Bytes;
-use fetchkit_retry::{AsyncWriterFactory, AtomicFile, Retry, RetryError, SliceFactory};
+use fetchkit_retry::{AsyncWriterFactory, AtomicFile, Retry, SliceFactory};
 use reqwest::StatusCode;
 use reqwest::header::{self, HeaderMap};
 use tokio::io::AsyncWriteExt;
@@ -258,23 +258,54 @@ pub async fn download_with_factory<F: AsyncWriterFactory>(
             }
             Err(kind) => {
                 tracing::debug!(%url, attempt, error = %kind, "download attempt failed");
-                if let Err(RetryError {
-                    error,
-                    attempts,
-                    elapsed,
-                    reason,
-                }) = state.failed(kind).await
-                {
-                    return Err(Error::after_retries(
-                        error,
-                        url.clone(),
-                        attempts,
-                        elapsed,
-                        reason,
-                    ));
+                if let Err(gave_up) = state.failed(kind).await {
+                    return Err(Error::gave_up(gave_up, &url));
                 }
             }
         }
+    }
+}
+
+/// Sends `request`; waiting for the response headers is bounded by the client's read
+/// timeout.
+pub(crate) async fn send(
+    client: &Client,
+    request: reqwest::RequestBuilder,
+) -> Result<reqwest::Response, ErrorKind> {
+    match tokio::time::timeout(client.read_timeout, request.send()).await {
+        Err(_) => Err(ErrorKind::Stalled {
+            phase: "waiting for the response headers",
+            after: client.read_timeout,
+        }),
+        Ok(Err(error)) => Err(ErrorKind::from_reqwest(error)),
+        Ok(Ok(response)) => Ok(response),
+    }
+}
+
+/// The error for an unwanted status, with the server's `Retry-After` when it sent one.
+pub(crate) fn status_error(status: StatusCode, headers: &HeaderMap) -> ErrorKind {
+    ErrorKind::Status {
+        status: status.as_u16(),
+        reason: status.canonical_reason().unwrap_or_default().to_owned(),
+        retry_after: headers
+            .get(header::RETRY_AFTER)
+            .and_then(|value| value.to_str().ok())
+            .and_then(|value| fetchkit_retry::parse_retry_after(value, SystemTime::now())),
+    }
+}
+
+/// Whether the body is gzip-encoded; an encoding fetchkit does not decode is an error.
+pub(crate) fn is_gzip(headers: &HeaderMap) -> Result<bool, ErrorKind> {
+    match headers
+        .get(header::CONTENT_ENCODING)
+        .map(|value| value.to_str().unwrap_or("?").trim().to_ascii_lowercase())
+        .as_deref()
+    {
+        None | Some("" | "identity") => Ok(false),
+        Some("gzip" | "x-gzip") => Ok(true),
+        Some(other) => Err(ErrorKind::UnsupportedEncoding {
+            encoding: other.to_owned(),
+        }),
     }
 }
 
@@ -314,16 +345,7 @@ async fn attempt_once<F: AsyncWriterFactory>(
             .header(header::RANGE, format!("bytes={}-", point.offset))
             .header(header::IF_RANGE, &point.validator);
     }
-    let response = match tokio::time::timeout(client.read_timeout, request.send()).await {
-        Err(_) => {
-            return Err(ErrorKind::Stalled {
-                phase: "waiting for the response headers",
-                after: client.read_timeout,
-            });
-        }
-        Ok(Err(error)) => return Err(ErrorKind::from_reqwest(error)),
-        Ok(Ok(response)) => response,
-    };
+    let response = send(client, request).await?;
     let status = response.status();
     let headers = response.headers().clone();
     if !status.is_success() {
@@ -332,30 +354,13 @@ async fn attempt_once<F: AsyncWriterFactory>(
                 detail: "the server refused the range (416)".into(),
             });
         }
-        return Err(ErrorKind::Status {
-            status: status.as_u16(),
-            reason: status.canonical_reason().unwrap_or_default().to_owned(),
-            retry_after: headers
-                .get(header::RETRY_AFTER)
-                .and_then(|value| value.to_str().ok())
-                .and_then(|value| fetchkit_retry::parse_retry_after(value, SystemTime::now())),
-        });
+        return Err(status_error(status, &headers));
     }
 
-    let mut encoding = match headers
-        .get(header::CONTENT_ENCODING)
-        .map(|value| value.to_str().unwrap_or("?").trim().to_ascii_lowercase())
-        .as_deref()
-    {
-        None | Some("" | "identity") => Encoding::Identity,
-        Some("gzip" | "x-gzip") => {
-            Encoding::Gzip(Box::new(flate2::write::MultiGzDecoder::new(Vec::new())))
-        }
-        Some(other) => {
-            return Err(ErrorKind::UnsupportedEncoding {
-                encoding: other.to_owned(),
-            });
-        }
+    let mut encoding = if is_gzip(&headers)? {
+        Encoding::Gzip(Box::new(flate2::write::MultiGzDecoder::new(Vec::new())))
+    } else {
+        Encoding::Identity
     };
     let identity = matches!(encoding, Encoding::Identity);
     let body_length = response.content_length();

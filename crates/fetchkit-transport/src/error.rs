@@ -238,6 +238,20 @@ impl Error {
         }))
     }
 
+    /// The error of a retry loop that gave up on `url`.
+    pub(crate) fn gave_up(
+        gave_up: fetchkit_retry::RetryError<ErrorKind>,
+        url: &RedactedUrl,
+    ) -> Error {
+        Error::after_retries(
+            gave_up.error,
+            url.clone(),
+            gave_up.attempts,
+            gave_up.elapsed,
+            gave_up.reason,
+        )
+    }
+
     /// Why the last attempt failed.
     pub fn kind(&self) -> &ErrorKind {
         &self.0.kind
