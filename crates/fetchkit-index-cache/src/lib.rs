@@ -16,6 +16,11 @@
 //! keys (parsed as semver) and parse only the blobs of the candidates they try; the typed
 //! [`IndexEntry`] is there for callers who want the fields.
 //!
+//! [`CargoHome`] knows where cargo keeps a sparse registry's cache (the folder name cargo
+//! 1.85 and later computes from the URL, worked out the same way) and takes cargo's
+//! package-cache lock, so that fetchkit can write there while cargo runs; [`parse_lockfile`]
+//! reads the packages a `Cargo.lock` names.
+//!
 //! With the `sparse` feature, `SparseIndex` keeps a folder of such files up to date from a
 //! sparse registry as cargo does (conditional requests from the recorded index version, `304`
 //! leaves a file untouched, `404`/`410`/`451` remove it); it is the only part that does I/O
@@ -36,8 +41,10 @@
 //! ```
 
 mod cache;
+mod cargo_home;
 mod entry;
 mod error;
+mod lockfile;
 mod path;
 #[cfg(feature = "sparse")]
 mod sparse;
@@ -46,8 +53,10 @@ pub use cache::{
     CACHE_VERSION, CacheEntry, CacheFile, CacheWriter, INDEX_SCHEMA_VERSION, WriteError,
     build_cache,
 };
+pub use cargo_home::{CargoHome, CargoHomeError, PackageCacheLock, registry_dir_name};
 pub use entry::{IndexDependency, IndexEntry, UnknownFields};
 pub use error::{CacheError, LineError};
+pub use lockfile::{LockedPackage, LockfileError, parse_lockfile};
 pub use path::index_path;
 #[cfg(feature = "sparse")]
 pub use sparse::{FetchOutcome, RegistryConfig, SparseError, SparseIndex, validator};

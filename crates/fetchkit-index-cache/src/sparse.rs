@@ -251,41 +251,143 @@ impl SparseIndex {
         cache_dir: &Path,
         concurrency: usize,
     ) -> Vec<Result<FetchOutcome, SparseError>> {
+        self.fetch_all(names, cache_dir, concurrency, false)
+            .await
+            .into_iter()
+            .map(|(_, result)| result)
+            .collect()
+    }
+
+    /// Fetches the crates of `names` and, transitively, every crate their versions depend on
+    /// (normal and build dependencies from this registry, of every version that is not
+    /// yanked): what cargo's resolver may look at when it resolves them. Each crate is fetched
+    /// once, dependencies as soon as their dependent's file is in; the results come back with
+    /// their names, `names` first (without repeats), then the dependencies in the order they
+    /// were found.
+    pub async fn fetch_with_dependencies(
+        &self,
+        names: &[String],
+        cache_dir: &Path,
+        concurrency: usize,
+    ) -> Vec<(String, Result<FetchOutcome, SparseError>)> {
+        self.fetch_all(names, cache_dir, concurrency, true).await
+    }
+
+    async fn fetch_all(
+        &self,
+        names: &[String],
+        cache_dir: &Path,
+        concurrency: usize,
+        follow_dependencies: bool,
+    ) -> Vec<(String, Result<FetchOutcome, SparseError>)> {
+        type Done = (usize, Result<FetchOutcome, SparseError>, Vec<String>);
+        type Slot = (String, Option<Result<FetchOutcome, SparseError>>);
         let permits = Arc::new(tokio::sync::Semaphore::new(concurrency.max(1)));
-        let mut tasks = tokio::task::JoinSet::new();
-        for (at, name) in names.iter().enumerate() {
+        let mut tasks = tokio::task::JoinSet::<Done>::new();
+        let mut results: Vec<Slot> = Vec::new();
+        // Crate names are unique whatever their case, as in cargo.
+        let mut seen = std::collections::HashSet::new();
+        let spawn = |tasks: &mut tokio::task::JoinSet<Done>,
+                     results: &mut Vec<Slot>,
+                     seen: &mut std::collections::HashSet<String>,
+                     name: &str| {
+            if follow_dependencies && !seen.insert(name.to_ascii_lowercase()) {
+                return;
+            }
+            let at = results.len();
+            results.push((name.to_owned(), None));
             let (index, name, folder, permits) = (
                 self.clone(),
-                name.clone(),
+                name.to_owned(),
                 cache_dir.to_owned(),
                 permits.clone(),
             );
             tasks.spawn(async move {
                 let _permit = permits.acquire_owned().await;
-                (at, index.fetch(&name, &folder).await)
+                let result = index.fetch(&name, &folder).await;
+                let dependencies = match &result {
+                    Ok(FetchOutcome::Updated { .. } | FetchOutcome::Unchanged)
+                        if follow_dependencies =>
+                    {
+                        dependency_names(&folder.join(index_path(&name)))
+                    }
+                    _ => Vec::new(),
+                };
+                (at, result, dependencies)
             });
+        };
+        for name in names {
+            spawn(&mut tasks, &mut results, &mut seen, name);
         }
-        let mut results: Vec<Option<Result<FetchOutcome, SparseError>>> =
-            (0..names.len()).map(|_| None).collect();
         while let Some(joined) = tasks.join_next().await {
             match joined {
-                Ok((at, result)) => results[at] = Some(result),
+                Ok((at, result, dependencies)) => {
+                    for dependency in &dependencies {
+                        spawn(&mut tasks, &mut results, &mut seen, dependency);
+                    }
+                    results[at].1 = Some(result);
+                }
                 Err(error) if error.is_panic() => std::panic::resume_unwind(error.into_panic()),
                 Err(_) => {}
             }
         }
         results
             .into_iter()
-            .map(|result| {
-                result.unwrap_or_else(|| {
+            .map(|(name, result)| {
+                let result = result.unwrap_or_else(|| {
                     Err(SparseError::Io {
                         path: cache_dir.to_owned(),
                         source: std::io::Error::other("the fetch was cancelled"),
                     })
-                })
+                });
+                (name, result)
             })
             .collect()
     }
+}
+
+/// The crates this registry must have for cargo to resolve any non-yanked version in the
+/// cache file at `path`: normal and build dependencies without a `registry` of their own, by
+/// their published name (`package` when renamed). Dev-dependencies of a dependency never
+/// take part in resolution. A file that cannot be read gives none.
+fn dependency_names(path: &Path) -> Vec<String> {
+    #[derive(Deserialize)]
+    struct Line {
+        #[serde(default)]
+        deps: Vec<Dependency>,
+    }
+    #[derive(Deserialize)]
+    struct Dependency {
+        name: String,
+        #[serde(default)]
+        package: Option<String>,
+        #[serde(default)]
+        kind: Option<String>,
+        #[serde(default)]
+        registry: Option<String>,
+    }
+    let Ok(bytes) = std::fs::read(path) else {
+        return Vec::new();
+    };
+    let Ok(cache) = CacheFile::parse(&bytes) else {
+        return Vec::new();
+    };
+    let mut names = std::collections::BTreeSet::new();
+    for entry in cache.entries() {
+        if entry.yanked() != Some(false) {
+            continue;
+        }
+        let Ok(line) = serde_json::from_slice::<Line>(entry.blob()) else {
+            continue;
+        };
+        for dependency in line.deps {
+            if dependency.kind.as_deref() == Some("dev") || dependency.registry.is_some() {
+                continue;
+            }
+            names.insert(dependency.package.unwrap_or(dependency.name));
+        }
+    }
+    names.into_iter().collect()
 }
 
 /// The conditional request cargo makes from a stored index version: `etag: X` sends

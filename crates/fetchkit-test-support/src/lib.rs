@@ -16,6 +16,11 @@
 //! follow the services' schemas and check Hawk signatures, with the object data served as
 //! ordinary resources so data GETs can be scripted like any other.
 //!
+//! [`SparseRegistry`] serves a cargo sparse registry on the same server (index files with
+//! switchable validators, `config.json`, `.crate` files of tiny [`FakeCrate`]s that compile),
+//! and [`CargoSandbox`] runs the real cargo that builds the tests against it in a throwaway
+//! cargo home: cargo is the judge of the index caches fetchkit reads and writes.
+//!
 //! Layer: dev-only. Nothing may depend on this crate except as a dev-dependency; it is for the
 //! library's integration tests, the end-to-end tests of the `fetchkit` binary and
 //! `cargo xtask demo`. It does not do TLS, HTTP/2, multipart ranges or chunked request bodies,
@@ -38,16 +43,20 @@
 //! assert_eq!(server.requests_to("/crate.tar.gz").len(), 3);
 //! ```
 
+mod cargo;
 mod files;
 mod handler;
+mod registry;
 mod request;
 mod resource;
 mod response;
 mod server;
 mod taskcluster;
 
+pub use crate::cargo::CargoSandbox;
 pub use crate::files::file_names;
 pub use crate::handler::HandlerReply;
+pub use crate::registry::{FakeCrate, SparseRegistry, Validators};
 pub use crate::request::RecordedRequest;
 pub use crate::resource::{Reply, Resource};
 pub use crate::server::FaultServer;

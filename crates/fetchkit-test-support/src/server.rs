@@ -126,6 +126,11 @@ impl FaultServer {
         );
     }
 
+    /// Stops serving `path`: later requests to it get a `404`.
+    pub fn unroute(&self, path: &str) {
+        self.lock().routes.remove(path_of(path));
+    }
+
     /// Answers every request whose path (without query) starts with `prefix` by calling
     /// `handler`, replacing any handler already registered for that exact prefix.
     ///

@@ -2,6 +2,7 @@
 //! back and writes back byte for byte, and every query agrees with a slow reference that
 //! parses every index line in full.
 
+mod cargo;
 mod sparse;
 
 use fetchkit_index_cache::{CacheFile, IndexEntry, build_cache};
