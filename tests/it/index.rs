@@ -1,6 +1,13 @@
-//! `fetchkit index show|path|query|build` on files written here.
+//! `fetchkit index show|path|query|build` on files written here; `fetch` and `warm` against
+//! a loopback registry, with real cargo resolving offline from what `warm` wrote.
 
-use crate::support::TestContext;
+use std::io::{BufRead as _, BufReader, Read as _};
+use std::path::Path;
+
+use fetchkit::index_cache::CargoHome;
+use fetchkit_test_support::{CargoSandbox, FakeCrate, SparseRegistry, Validators, file_names};
+
+use crate::support::{Run, TestContext};
 
 /// An index line for `version` of `demo`, with `extra` fields appended.
 fn line(version: &str, extra: &str) -> String {
@@ -251,4 +258,236 @@ fn fetch_is_conditional_and_reports_each_crate() {
             .ends_with("a sparse index URL must end with a slash"),
         "{run}"
     );
+}
+
+/// A registry whose crates depend on each other: `app-core` needs `ab` (renamed) and
+/// `under_name`, which needs `a`; `MyCrate` has a yanked version and a dev-dependency that
+/// resolution never needs.
+fn registry() -> SparseRegistry {
+    let registry = SparseRegistry::start(Validators::Both);
+    for krate in [
+        FakeCrate::new("a", "1.0.0"),
+        FakeCrate::new("a", "1.1.0+build.7"),
+        FakeCrate::new("ab", "0.1.0"),
+        FakeCrate::new("under_name", "1.0.0").dependency("a", "1"),
+        FakeCrate::new("app-core", "0.2.0-alpha.1")
+            .renamed_dependency("short", "ab", "0.1")
+            .dependency("under_name", "1"),
+        FakeCrate::new("MyCrate", "0.3.0").dev_dependency("never-fetched", "1"),
+        FakeCrate::new("MyCrate", "0.4.0").yanked(),
+    ] {
+        registry.publish(krate);
+    }
+    registry
+}
+
+const PROJECT_DEPENDENCIES: [(&str, &str); 2] = [("app-core", "0.2.0-alpha.1"), ("MyCrate", "0.3")];
+
+fn warm(context: &TestContext, registry: &SparseRegistry, home: &Path, extra: &[&str]) -> Run {
+    let index = registry.index_url();
+    let mut args = vec![
+        "index",
+        "warm",
+        "--index",
+        &index,
+        "--cargo-home",
+        home.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    context.fetchkit(&args)
+}
+
+#[test]
+fn warm_lets_cargo_resolve_offline_with_the_registry_gone() {
+    let context = TestContext::new();
+    let registry = registry();
+    let sandbox = CargoSandbox::new(&registry.cargo_config(), &PROJECT_DEPENDENCIES);
+
+    let run = warm(
+        &context,
+        &registry,
+        &sandbox.home(),
+        &["app-core", "MyCrate"],
+    );
+    assert_eq!(
+        run.success(),
+        "fetched 5 index files: 5 updated, 0 unchanged",
+        "the two crates and, through dependencies, three more"
+    );
+    assert!(
+        run.stderr.contains("app-core: updated, 1 versions"),
+        "{run}"
+    );
+    assert!(run.stderr.contains("a: updated, 2 versions"), "{run}");
+    assert!(!run.stderr.contains("never-fetched"), "{run}");
+    let index_dir = CargoHome::new(sandbox.home())
+        .index_dir(&registry.index_url())
+        .unwrap();
+    assert_eq!(
+        file_names(&index_dir),
+        [".cache", "config.json"],
+        "cargo's layout, nothing else"
+    );
+    assert!(sandbox.home().join("registry/CACHEDIR.TAG").is_file());
+    let run = warm(
+        &context,
+        &registry,
+        &sandbox.home(),
+        &["app-core", "MyCrate"],
+    );
+    assert_eq!(
+        run.success(),
+        "fetched 5 index files: 0 updated, 5 unchanged"
+    );
+    // The lock file cargo makes online is what a second cargo home is warmed from.
+    let online = CargoSandbox::new(&registry.cargo_config(), &PROJECT_DEPENDENCIES);
+    online.cargo_ok(&["generate-lockfile"]);
+    let from_lock = CargoSandbox::new(&registry.cargo_config(), &PROJECT_DEPENDENCIES);
+    let lockfile = from_lock.project().join("Cargo.lock");
+    std::fs::write(&lockfile, online.lockfile()).unwrap();
+    let run = warm(
+        &context,
+        &registry,
+        &from_lock.home(),
+        &["--lockfile", lockfile.to_str().unwrap()],
+    );
+    assert_eq!(
+        run.success(),
+        "fetched 5 index files: 5 updated, 0 unchanged",
+        "the lock file's five registry packages"
+    );
+    drop(registry);
+
+    sandbox.cargo_ok(&["generate-lockfile", "--offline"]);
+    assert_eq!(
+        sandbox.lockfile(),
+        online.lockfile(),
+        "the same resolution, offline"
+    );
+    from_lock.cargo_ok(&["generate-lockfile", "--offline"]);
+    assert_eq!(from_lock.lockfile(), online.lockfile());
+}
+
+#[test]
+fn warm_waits_for_a_cargo_holding_the_package_cache_lock() {
+    let context = TestContext::new();
+    let registry = registry();
+    let home = context.path("cargo-home");
+    let lock = CargoHome::new(&home)
+        .try_lock_package_cache()
+        .unwrap()
+        .expect("nobody else holds it");
+    let index = registry.index_url();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_fetchkit"))
+        .args(["index", "warm", "--index", &index, "--cargo-home"])
+        .arg(&home)
+        .arg("a")
+        .env_remove("CARGO_HOME")
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let mut line = String::new();
+    // The announcement comes before anything is written; reading it is the synchronization.
+    stderr.read_line(&mut line).unwrap();
+    assert!(
+        line.starts_with("waiting for the package cache lock"),
+        "{line}"
+    );
+    assert!(
+        !home.join("registry").exists(),
+        "nothing written while waiting"
+    );
+    drop(lock);
+    let mut rest = String::new();
+    stderr.read_to_string(&mut rest).unwrap();
+    assert!(child.wait().unwrap().success(), "{line}{rest}");
+    assert!(
+        rest.ends_with("fetched 1 index files: 1 updated, 0 unchanged\n"),
+        "{rest}"
+    );
+}
+
+#[test]
+fn warm_reports_what_it_cannot_do() {
+    let context = TestContext::new();
+    let registry = registry();
+    let home = context.path("home");
+
+    // A crate the registry lacks: the others are still warmed, and the exit says how many.
+    let run = warm(&context, &registry, &home, &["ab", "no-such-crate"]);
+    assert_eq!(
+        run.failure(),
+        "error: 1 of 2 crates not fetched (1 not in the registry, 0 failed)"
+    );
+    assert!(
+        run.stderr
+            .contains("no-such-crate: not in the registry (HTTP 404)"),
+        "{run}"
+    );
+
+    // The cargo home comes from CARGO_HOME when not given.
+    let index = registry.index_url();
+    let run = context.fetchkit_with_env(
+        &[
+            "index",
+            "warm",
+            "--index",
+            &index,
+            "--no-deps",
+            "under_name",
+        ],
+        &[("CARGO_HOME", home.to_str().unwrap())],
+    );
+    assert_eq!(
+        run.success(),
+        "fetched 1 index files: 1 updated, 0 unchanged"
+    );
+    let cache = CargoHome::new(&home).cache_dir(&index).unwrap();
+    assert!(cache.join("un/de/under_name").is_file());
+    assert!(!cache.join("1/a").exists(), "--no-deps");
+
+    let lockfile = |name: &str, text: &str| {
+        context.write(name, text.as_bytes());
+        context.path(name).to_str().unwrap().to_owned()
+    };
+    let two_registries = lockfile(
+        "two.lock",
+        "version = 4\n\n[[package]]\nname = \"x\"\nversion = \"1.0.0\"\n\
+         source = \"sparse+http://127.0.0.1:1/one/\"\n\n\
+         [[package]]\nname = \"y\"\nversion = \"1.0.0\"\n\
+         source = \"sparse+http://127.0.0.1:1/two/\"\n",
+    );
+    let broken = lockfile("broken.lock", "[[package]\nname = 1\n");
+    let no_registry = lockfile(
+        "paths.lock",
+        "version = 4\n\n[[package]]\nname = \"app\"\nversion = \"0.1.0\"\n",
+    );
+    for (args, expected) in [
+        (
+            vec!["--lockfile", two_registries.as_str()],
+            "packages come from 2 registries",
+        ),
+        (
+            vec!["--lockfile", broken.as_str()],
+            "not a lock file: invalid Cargo.lock",
+        ),
+        (
+            vec!["--lockfile", no_registry.as_str()],
+            "no package comes from a registry",
+        ),
+    ] {
+        let run = warm(&context, &registry, &home, &args);
+        assert!(run.failure().contains(expected), "{run}");
+    }
+    let run = context.fetchkit(&[
+        "index",
+        "warm",
+        "--index",
+        "sparse+http://127.0.0.1:1/no-slash",
+        "--cargo-home",
+        home.to_str().unwrap(),
+        "a",
+    ]);
+    assert!(run.failure().contains("must end with a slash"), "{run}");
 }

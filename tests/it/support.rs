@@ -15,10 +15,11 @@ use tempfile::TempDir;
 /// must not hang the test run too.
 const DEADLINE: Duration = Duration::from_secs(60);
 
-/// Environment variables that would change what the binary does: logging, proxies and
-/// Taskcluster settings.
+/// Environment variables that would change what the binary does: logging, the cargo home,
+/// proxies and Taskcluster settings.
 const CLEARED_ENV: &[&str] = &[
     "RUST_LOG",
+    "CARGO_HOME",
     "TASKCLUSTER_ROOT_URL",
     "TASKCLUSTER_CLIENT_ID",
     "TASKCLUSTER_ACCESS_TOKEN",

@@ -62,6 +62,48 @@ pub(crate) enum IndexCommand {
     /// `.cache`, conditionally: a crate whose cache file is current costs a `304` and its file
     /// is left as it is; a crate the registry does not have (404, 410, 451) loses its file.
     Fetch(IndexFetchArgs),
+
+    /// Fill cargo's own index cache for a sparse registry, so that a following
+    /// `cargo generate-lockfile --offline` (or any offline resolve) finds every crate it needs.
+    ///
+    /// The registry's folder in the cargo home is the one cargo 1.85 and later computes for
+    /// the URL (`registry/index/<host>-<hash>`, worked out the same way, not searched for).
+    /// Cargo's package-cache lock is held while files are fetched and written, as cargo holds
+    /// it; a running cargo that holds it is waited for. With crate names, every crate their
+    /// versions depend on is fetched too; with `--lockfile`, exactly the lock file's packages.
+    Warm(IndexWarmArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct IndexWarmArgs {
+    /// The registry's sparse index, as cargo's configuration spells it:
+    /// `sparse+https://HOST/PATH/`.
+    #[arg(long, value_name = "sparse+URL")]
+    pub(crate) index: String,
+
+    /// The cargo home to fill [default: $CARGO_HOME, else ~/.cargo].
+    #[arg(long, value_name = "DIR")]
+    pub(crate) cargo_home: Option<PathBuf>,
+
+    /// Warm the crates a lock file names: those locked to this registry, or, when none is and
+    /// the lock file names a single registry, that registry's (this one replacing it).
+    #[arg(long, value_name = "Cargo.lock", conflicts_with_all = ["crates", "no_deps"])]
+    pub(crate) lockfile: Option<PathBuf>,
+
+    /// Only the crates named, not their dependencies.
+    #[arg(long)]
+    pub(crate) no_deps: bool,
+
+    /// Index files fetched at once.
+    #[arg(long, value_name = "N", default_value_t = 16)]
+    pub(crate) jobs: usize,
+
+    /// The crates.
+    #[arg(value_name = "CRATE", required_unless_present = "lockfile")]
+    pub(crate) crates: Vec<String>,
+
+    #[command(flatten)]
+    pub(crate) transfer: TransferArgs,
 }
 
 #[derive(Debug, Args)]
@@ -326,6 +368,7 @@ impl Cli {
             Command::List(ListCommand::Crates(args)) => &args.transfer,
             Command::Index(IndexCommand::Build(args)) => return args.quiet,
             Command::Index(IndexCommand::Fetch(args)) => &args.transfer,
+            Command::Index(IndexCommand::Warm(args)) => &args.transfer,
             Command::Index(_) => return false,
         };
         transfer.quiet

@@ -1,15 +1,19 @@
 //! `fetchkit index …`: cargo's index cache files, shown, queried and written.
 
+use std::collections::BTreeSet;
 use std::io::Write as _;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
 use fetchkit::index_cache::{
-    CacheFile, FetchOutcome, INDEX_SCHEMA_VERSION, SparseIndex, build_cache, index_path,
+    CacheFile, CargoHome, FetchOutcome, INDEX_SCHEMA_VERSION, LockedPackage, SparseError,
+    SparseIndex, build_cache, index_path, parse_lockfile,
 };
 use serde_json::json;
 
-use crate::cli::{IndexBuildArgs, IndexFetchArgs, IndexPathArgs, IndexQueryArgs, IndexShowArgs};
+use crate::cli::{
+    IndexBuildArgs, IndexFetchArgs, IndexPathArgs, IndexQueryArgs, IndexShowArgs, IndexWarmArgs,
+};
 use crate::transfer;
 
 /// Reads a whole cache file; its errors name the file.
@@ -134,8 +138,121 @@ pub(crate) async fn fetch(args: IndexFetchArgs) -> anyhow::Result<()> {
     let results = index
         .fetch_many(&args.crates, &args.cache_dir, args.jobs)
         .await;
+    let results = args.crates.iter().cloned().zip(results).collect();
+    report(results, args.transfer.quiet)
+}
+
+/// `fetchkit index warm`: `fetch` into cargo's own folder for the registry, under cargo's
+/// package-cache lock, with `config.json` beside the cache as cargo keeps it.
+pub(crate) async fn warm(args: IndexWarmArgs) -> anyhow::Result<()> {
+    let home = CargoHome::new(cargo_home(args.cargo_home.as_deref())?);
+    let client = transfer::client_builder(&args.transfer).build()?;
+    let index = SparseIndex::new(client, transfer::retry(&args.transfer), &args.index)?;
+    let names = match &args.lockfile {
+        Some(path) => locked_names(path, &args.index)?,
+        None => args.crates.clone(),
+    };
+
+    let _lock = match home.try_lock_package_cache()? {
+        Some(lock) => lock,
+        None => {
+            if !args.transfer.quiet {
+                eprintln!(
+                    "waiting for the package cache lock ({}), held by a cargo",
+                    home.root().join(".package-cache").display()
+                );
+            }
+            let home = home.clone();
+            tokio::task::spawn_blocking(move || home.lock_package_cache()).await??
+        }
+    };
+    let index_dir = home.create_index_dir(&args.index)?;
+    let (_, config) = index.config().await?;
+    write_atomically(&index_dir.join("config.json"), &config)?;
+    let cache_dir = index_dir.join(".cache");
+    let results = if args.lockfile.is_none() && !args.no_deps {
+        index
+            .fetch_with_dependencies(&names, &cache_dir, args.jobs)
+            .await
+    } else {
+        let results = index.fetch_many(&names, &cache_dir, args.jobs).await;
+        names.into_iter().zip(results).collect()
+    };
+    if !args.transfer.quiet {
+        eprintln!("cargo's index cache: {}", cache_dir.display());
+    }
+    report(results, args.transfer.quiet)
+}
+
+/// `--cargo-home`, else `$CARGO_HOME`, else `~/.cargo`, as cargo finds its home.
+fn cargo_home(given: Option<&Path>) -> anyhow::Result<PathBuf> {
+    if let Some(path) = given {
+        return Ok(path.to_owned());
+    }
+    if let Some(path) = std::env::var_os("CARGO_HOME").filter(|path| !path.is_empty()) {
+        return Ok(PathBuf::from(path));
+    }
+    match std::env::home_dir() {
+        Some(home) => Ok(home.join(".cargo")),
+        None => anyhow::bail!("no cargo home: pass --cargo-home or set CARGO_HOME"),
+    }
+}
+
+/// The distinct names of the lock file's packages from the registry at `index_url`. A lock
+/// file records a replaced registry under its original source, so when no package names
+/// `sparse+URL` itself and all registry packages come from one other source, the index is
+/// taken to replace that one.
+fn locked_names(path: &Path, index_url: &str) -> anyhow::Result<Vec<String>> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let packages =
+        parse_lockfile(&text).with_context(|| format!("{}: not a lock file", path.display()))?;
+    let ours = match index_url.strip_prefix("sparse+") {
+        Some(_) => index_url.to_owned(),
+        None => format!("sparse+{index_url}"),
+    };
+    let registry: Vec<&LockedPackage> = packages
+        .iter()
+        .filter(|package| package.is_from_registry())
+        .collect();
+    let sources: BTreeSet<&str> = registry
+        .iter()
+        .filter_map(|package| package.source.as_deref())
+        .collect();
+    let chosen: Vec<&LockedPackage> = if sources.contains(ours.as_str()) {
+        registry
+            .into_iter()
+            .filter(|package| package.source.as_deref() == Some(ours.as_str()))
+            .collect()
+    } else if sources.len() == 1 {
+        registry
+    } else if sources.is_empty() {
+        anyhow::bail!("{}: no package comes from a registry", path.display());
+    } else {
+        anyhow::bail!(
+            "{}: packages come from {} registries ({}), none of them {ours}",
+            path.display(),
+            sources.len(),
+            sources.into_iter().collect::<Vec<_>>().join(", ")
+        );
+    };
+    let mut seen = BTreeSet::new();
+    Ok(chosen
+        .into_iter()
+        .filter(|package| seen.insert(package.name.to_ascii_lowercase()))
+        .map(|package| package.name.clone())
+        .collect())
+}
+
+/// One line per crate on stderr, then a summary; an error (exit 1) when any crate failed or
+/// is not in the registry.
+fn report(
+    results: Vec<(String, Result<FetchOutcome, SparseError>)>,
+    quiet: bool,
+) -> anyhow::Result<()> {
     let (mut updated, mut unchanged, mut missing, mut failed) = (0, 0, 0, 0);
-    for (name, result) in args.crates.iter().zip(results) {
+    let total = results.len();
+    for (name, result) in results {
         let line = match result {
             Ok(FetchOutcome::Updated { versions, skipped }) => {
                 updated += 1;
@@ -159,18 +276,17 @@ pub(crate) async fn fetch(args: IndexFetchArgs) -> anyhow::Result<()> {
                 format!("{name}: failed: {error}")
             }
         };
-        if !args.transfer.quiet || line.contains(": failed: ") {
+        if !quiet || line.contains(": failed: ") {
             eprintln!("{line}");
         }
     }
-    let total = args.crates.len();
     if missing + failed > 0 {
         anyhow::bail!(
             "{} of {total} crates not fetched ({missing} not in the registry, {failed} failed)",
             missing + failed
         );
     }
-    if !args.transfer.quiet {
+    if !quiet {
         eprintln!("fetched {total} index files: {updated} updated, {unchanged} unchanged");
     }
     Ok(())

@@ -48,6 +48,7 @@ async fn main() -> ExitCode {
         Command::Index(IndexCommand::Query(args)) => index::query(args),
         Command::Index(IndexCommand::Build(args)) => index::build(args),
         Command::Index(IndexCommand::Fetch(args)) => index::fetch(args).await,
+        Command::Index(IndexCommand::Warm(args)) => index::warm(args).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
