@@ -1,5 +1,5 @@
 //! Cargo's index cache format on arbitrary bytes: read as a cache file, and as an index file
-//! to build one from.
+//! to build one from; and, as text, read as a `Cargo.lock` and named as a registry URL.
 //!
 //! Properties: no panic; a file that reads writes back to bytes that read the same (and, as
 //! cargo always ends a file with a NUL after the last blob, to the input itself whenever the
@@ -8,10 +8,16 @@
 //! with one entry per kept line.
 #![no_main]
 
-use fetchkit_index_cache::{CacheFile, build_cache};
+use fetchkit_index_cache::{CacheFile, build_cache, parse_lockfile, registry_dir_name};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
+    if let Ok(text) = std::str::from_utf8(data) {
+        let _ = parse_lockfile(text);
+        if let Ok(name) = registry_dir_name(text) {
+            assert!(name.len() >= 17 && name.as_bytes()[name.len() - 17] == b'-', "{name}");
+        }
+    }
     if let Ok(cache) = CacheFile::parse(data) {
         let written = cache.to_bytes();
         let again = CacheFile::parse(&written).expect("written bytes read back");
