@@ -369,43 +369,64 @@ fn warm_lets_cargo_resolve_offline_with_the_registry_gone() {
 }
 
 #[test]
-fn warm_waits_for_a_cargo_holding_the_package_cache_lock() {
+fn writes_into_a_cargo_home_wait_for_a_cargo_holding_the_package_cache_lock() {
     let context = TestContext::new();
     let registry = registry();
     let home = context.path("cargo-home");
-    let lock = CargoHome::new(&home)
-        .try_lock_package_cache()
-        .unwrap()
-        .expect("nobody else holds it");
     let index = registry.index_url();
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_fetchkit"))
-        .args(["index", "warm", "--index", &index, "--cargo-home"])
-        .arg(&home)
-        .arg("a")
-        .env_remove("CARGO_HOME")
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stderr = BufReader::new(child.stderr.take().unwrap());
-    let mut line = String::new();
-    // The announcement comes before anything is written; reading it is the synchronization.
-    stderr.read_line(&mut line).unwrap();
-    assert!(
-        line.starts_with("waiting for the package cache lock"),
-        "{line}"
-    );
-    assert!(
-        !home.join("registry").exists(),
-        "nothing written while waiting"
-    );
-    drop(lock);
-    let mut rest = String::new();
-    stderr.read_to_string(&mut rest).unwrap();
-    assert!(child.wait().unwrap().success(), "{line}{rest}");
-    assert!(
-        rest.ends_with("fetched 1 index files: 1 updated, 0 unchanged\n"),
-        "{rest}"
-    );
+    let cache_dir = CargoHome::new(&home).cache_dir(&index).unwrap();
+    let warm = [
+        "index",
+        "warm",
+        "--index",
+        &index,
+        "--cargo-home",
+        home.to_str().unwrap(),
+        "a",
+    ];
+    let fetch = [
+        "index",
+        "fetch",
+        "--index",
+        &index,
+        "--cache-dir",
+        cache_dir.to_str().unwrap(),
+        "ab",
+    ];
+    for (args, written) in [(&warm[..], "1/a"), (&fetch[..], "2/ab")] {
+        let lock = CargoHome::new(&home)
+            .try_lock_package_cache()
+            .unwrap()
+            .expect("nobody else holds it");
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_fetchkit"))
+            .args(args)
+            .env_remove("CARGO_HOME")
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut stderr = BufReader::new(child.stderr.take().unwrap());
+        let mut line = String::new();
+        // The announcement comes before anything is written; reading it is the
+        // synchronization.
+        stderr.read_line(&mut line).unwrap();
+        assert!(
+            line.starts_with("waiting for the package cache lock"),
+            "{args:?}: {line}"
+        );
+        assert!(
+            !cache_dir.join(written).exists(),
+            "nothing written while waiting"
+        );
+        drop(lock);
+        let mut rest = String::new();
+        stderr.read_to_string(&mut rest).unwrap();
+        assert!(child.wait().unwrap().success(), "{line}{rest}");
+        assert!(
+            rest.ends_with("fetched 1 index files: 1 updated, 0 unchanged\n"),
+            "{rest}"
+        );
+        assert!(cache_dir.join(written).is_file());
+    }
 }
 
 #[test]

@@ -61,6 +61,8 @@ pub(crate) enum IndexCommand {
     /// Fetch crates' index files from a sparse registry into a folder laid out like cargo's
     /// `.cache`, conditionally: a crate whose cache file is current costs a `304` and its file
     /// is left as it is; a crate the registry does not have (404, 410, 451) loses its file.
+    /// A folder inside a cargo home (`HOME/registry/index/NAME/.cache`) is written under
+    /// cargo's package-cache lock.
     Fetch(IndexFetchArgs),
 
     /// Fill cargo's own index cache for a sparse registry, so that a following

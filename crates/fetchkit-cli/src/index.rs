@@ -6,8 +6,8 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
 use fetchkit::index_cache::{
-    CacheFile, CargoHome, FetchOutcome, INDEX_SCHEMA_VERSION, LockedPackage, SparseError,
-    SparseIndex, build_cache, index_path, parse_lockfile,
+    CacheFile, CargoHome, FetchOutcome, INDEX_SCHEMA_VERSION, LockedPackage, PackageCacheLock,
+    SparseError, SparseIndex, build_cache, index_path, parse_lockfile,
 };
 use serde_json::json;
 
@@ -135,6 +135,11 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
 pub(crate) async fn fetch(args: IndexFetchArgs) -> anyhow::Result<()> {
     let client = transfer::client_builder(&args.transfer).build()?;
     let index = SparseIndex::new(client, transfer::retry(&args.transfer), &args.index)?;
+    // Writing into a cargo home's cache is done under cargo's lock, as `warm` does.
+    let _lock = match cargo_home_of(&args.cache_dir) {
+        Some(home) => Some(lock_package_cache(&CargoHome::new(home), args.transfer.quiet).await?),
+        None => None,
+    };
     let results = index
         .fetch_many(&args.crates, &args.cache_dir, args.jobs)
         .await;
@@ -153,19 +158,7 @@ pub(crate) async fn warm(args: IndexWarmArgs) -> anyhow::Result<()> {
         None => args.crates.clone(),
     };
 
-    let _lock = match home.try_lock_package_cache()? {
-        Some(lock) => lock,
-        None => {
-            if !args.transfer.quiet {
-                eprintln!(
-                    "waiting for the package cache lock ({}), held by a cargo",
-                    home.root().join(".package-cache").display()
-                );
-            }
-            let home = home.clone();
-            tokio::task::spawn_blocking(move || home.lock_package_cache()).await??
-        }
-    };
+    let _lock = lock_package_cache(&home, args.transfer.quiet).await?;
     let index_dir = home.create_index_dir(&args.index)?;
     let (_, config) = index.config().await?;
     write_atomically(&index_dir.join("config.json"), &config)?;
@@ -182,6 +175,35 @@ pub(crate) async fn warm(args: IndexWarmArgs) -> anyhow::Result<()> {
         eprintln!("cargo's index cache: {}", cache_dir.display());
     }
     report(results, args.transfer.quiet)
+}
+
+/// Cargo's package-cache lock, waited for (and the wait announced) when a cargo holds it.
+async fn lock_package_cache(home: &CargoHome, quiet: bool) -> anyhow::Result<PackageCacheLock> {
+    if let Some(lock) = home.try_lock_package_cache()? {
+        return Ok(lock);
+    }
+    if !quiet {
+        eprintln!(
+            "waiting for the package cache lock ({}), held by a cargo",
+            home.root().join(".package-cache").display()
+        );
+    }
+    let home = home.clone();
+    Ok(tokio::task::spawn_blocking(move || home.lock_package_cache()).await??)
+}
+
+/// The cargo home `cache_dir` belongs to, when it is a registry's cache in one
+/// (`HOME/registry/index/NAME/.cache`).
+fn cargo_home_of(cache_dir: &Path) -> Option<PathBuf> {
+    let named = |path: &Path, name: &str| path.file_name().is_some_and(|found| found == name);
+    let registry_dir = cache_dir.parent().filter(|_| named(cache_dir, ".cache"))?;
+    let index = registry_dir
+        .parent()
+        .filter(|index| named(index, "index"))?;
+    let registry = index
+        .parent()
+        .filter(|registry| named(registry, "registry"))?;
+    registry.parent().map(Path::to_owned)
 }
 
 /// `--cargo-home`, else `$CARGO_HOME`, else `~/.cargo`, as cargo finds its home.
