@@ -303,12 +303,11 @@ fn warm_lets_cargo_resolve_offline_with_the_registry_gone() {
     let registry = registry();
     let sandbox = CargoSandbox::new(&registry.cargo_config(), &PROJECT_DEPENDENCIES);
 
-    let run = warm(
-        &context,
-        &registry,
-        &sandbox.home(),
-        &["app-core", "MyCrate"],
-    );
+    let warm_crates = || {
+        let home = sandbox.home();
+        warm(&context, &registry, &home, &["app-core", "MyCrate"])
+    };
+    let run = warm_crates();
     assert_eq!(
         run.success(),
         "fetched 5 index files: 5 updated, 0 unchanged",
@@ -329,14 +328,8 @@ fn warm_lets_cargo_resolve_offline_with_the_registry_gone() {
         "cargo's layout, nothing else"
     );
     assert!(sandbox.home().join("registry/CACHEDIR.TAG").is_file());
-    let run = warm(
-        &context,
-        &registry,
-        &sandbox.home(),
-        &["app-core", "MyCrate"],
-    );
     assert_eq!(
-        run.success(),
+        warm_crates().success(),
         "fetched 5 index files: 0 updated, 5 unchanged"
     );
     // The lock file cargo makes online is what a second cargo home is warmed from.

@@ -86,16 +86,10 @@ pub fn registry_dir_name(index_url: &str) -> Result<String, CargoHomeError> {
         url: index_url.to_owned(),
         reason,
     };
-    let bare = index_url.strip_prefix("sparse+").unwrap_or(index_url);
-    let parsed = Url::parse(bare).map_err(|_| invalid("not a URL"))?;
-    if !matches!(parsed.scheme(), "http" | "https") {
-        return Err(invalid("not http or https"));
-    }
-    if !parsed.path().ends_with('/') {
-        return Err(invalid("a sparse index URL must end with a slash"));
-    }
+    let parsed = sparse_index_url(index_url).map_err(invalid)?;
     // Cargo keeps the `sparse+` prefix as part of the URL's scheme, and hashes it.
-    let mut url = Url::parse(&format!("sparse+{bare}")).map_err(|_| invalid("not a URL"))?;
+    let mut url =
+        Url::parse(&format!("sparse+{}", parsed.as_str())).map_err(|_| invalid("not a URL"))?;
     let mut segments = url
         .path_segments_mut()
         .map_err(|()| invalid("not a hierarchical URL"))?;
@@ -115,6 +109,20 @@ pub fn registry_dir_name(index_url: &str) -> Result<String, CargoHomeError> {
         .map(|byte| format!("{byte:02x}"))
         .collect();
     Ok(format!("{}-{hex}", parsed.host_str().unwrap_or_default()))
+}
+
+/// The http(s) URL of a sparse index spelled as cargo accepts it, `sparse+` optional: or
+/// what is wrong with it.
+pub(crate) fn sparse_index_url(index_url: &str) -> Result<Url, &'static str> {
+    let bare = index_url.strip_prefix("sparse+").unwrap_or(index_url);
+    let url = Url::parse(bare).map_err(|_| "not a URL")?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err("not http or https");
+    }
+    if !url.path().ends_with('/') {
+        return Err("a sparse index URL must end with a slash");
+    }
+    Ok(url)
 }
 
 /// A cargo home (`$CARGO_HOME`, usually `~/.cargo`): the registry folders fetchkit can fill

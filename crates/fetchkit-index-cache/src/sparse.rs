@@ -14,6 +14,7 @@ use fetchkit_transport::{Client, Fetched, RedactedUrl, Retry, Validator, fetch_c
 use serde::Deserialize;
 use url::Url;
 
+use crate::cargo_home::sparse_index_url;
 use crate::{CacheFile, build_cache, index_path};
 
 /// The statuses that mean "no such crate" to cargo 1.95.
@@ -119,18 +120,10 @@ impl SparseIndex {
     /// The index at `url`: `sparse+http(s)://…/` as cargo spells it (the `sparse+` prefix is
     /// optional here) ending in `/`, as cargo requires.
     pub fn new(client: Client, retry: Retry, url: &str) -> Result<SparseIndex, SparseError> {
-        let invalid = |reason| SparseError::InvalidUrl {
+        let base = sparse_index_url(url).map_err(|reason| SparseError::InvalidUrl {
             url: url.to_owned(),
             reason,
-        };
-        let bare = url.strip_prefix("sparse+").unwrap_or(url);
-        let base = Url::parse(bare).map_err(|_| invalid("not a URL"))?;
-        if !matches!(base.scheme(), "http" | "https") {
-            return Err(invalid("not http or https"));
-        }
-        if !base.path().ends_with('/') {
-            return Err(invalid("a sparse index URL must end with a slash"));
-        }
+        })?;
         Ok(SparseIndex {
             client,
             retry,
