@@ -13,6 +13,8 @@
 //! (a key with no blob after it), this is an error too. Nothing is copied: keys and blobs are
 //! slices of the caller's buffer, found with `memchr`.
 
+use std::sync::atomic::{AtomicU8, Ordering};
+
 use semver::{Version, VersionReq};
 use serde::Deserialize;
 
@@ -25,14 +27,47 @@ pub const CACHE_VERSION: u8 = 3;
 pub const INDEX_SCHEMA_VERSION: u32 = 2;
 
 /// One version in a cache file: its key, the key parsed, and the raw index line.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug)]
 pub struct CacheEntry<'a> {
     key: &'a str,
     version: Version,
     blob: &'a [u8],
     /// Byte offset of the key in the file.
     at: usize,
+    /// What [`yanked`](CacheEntry::yanked) found, once it has looked: queries for several
+    /// requirements often try the same version, and the look is a parse of the whole blob.
+    /// An atomic rather than a `Cell` so that a file can be queried from several threads.
+    flags: AtomicU8,
 }
+
+/// [`CacheEntry::flags`] values.
+const NOT_LOOKED: u8 = 0;
+const NOT_YANKED: u8 = 1;
+const YANKED: u8 = 2;
+const UNREADABLE: u8 = 3;
+
+impl Clone for CacheEntry<'_> {
+    fn clone(&self) -> Self {
+        CacheEntry {
+            key: self.key,
+            version: self.version.clone(),
+            blob: self.blob,
+            at: self.at,
+            flags: AtomicU8::new(self.flags.load(Ordering::Relaxed)),
+        }
+    }
+}
+
+/// Entries are equal when their keys, blobs and places are: whether either has been looked at
+/// yet does not matter.
+impl PartialEq for CacheEntry<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        (self.key, &self.version, self.blob, self.at)
+            == (other.key, &other.version, other.blob, other.at)
+    }
+}
+
+impl Eq for CacheEntry<'_> {}
 
 impl<'a> CacheEntry<'a> {
     /// The key as the file spells it (build metadata included).
@@ -64,9 +99,23 @@ impl<'a> CacheEntry<'a> {
             #[serde(default)]
             yanked: Option<bool>,
         }
-        serde_json::from_slice::<Flags>(self.blob)
-            .ok()
-            .map(|flags| flags.yanked.unwrap_or(false))
+        let flags = match self.flags.load(Ordering::Relaxed) {
+            NOT_LOOKED => {
+                let flags = match serde_json::from_slice::<Flags>(self.blob) {
+                    Ok(Flags { yanked: Some(true) }) => YANKED,
+                    Ok(_) => NOT_YANKED,
+                    Err(_) => UNREADABLE,
+                };
+                self.flags.store(flags, Ordering::Relaxed);
+                flags
+            }
+            flags => flags,
+        };
+        match flags {
+            NOT_YANKED => Some(false),
+            YANKED => Some(true),
+            _ => None,
+        }
     }
 
     /// The blob as a typed [`IndexEntry`](crate::IndexEntry).
@@ -127,7 +176,10 @@ impl<'a> CacheFile<'a> {
                 reason,
             };
             let key = std::str::from_utf8(key).map_err(|_| invalid("not UTF-8".into()))?;
-            let version = Version::parse(key).map_err(|error| invalid(error.to_string()))?;
+            let version = match plain_version(key.as_bytes()) {
+                Some(version) => version,
+                None => Version::parse(key).map_err(|error| invalid(error.to_string()))?,
+            };
             let Some((blob, _)) = fields.next() else {
                 return Err(CacheError::KeyWithoutBlob {
                     key: key.to_owned(),
@@ -139,6 +191,7 @@ impl<'a> CacheFile<'a> {
                 version,
                 blob,
                 at,
+                flags: AtomicU8::new(NOT_LOOKED),
             });
         }
         Ok(CacheFile {
@@ -186,11 +239,45 @@ impl<'a> CacheFile<'a> {
         requirement: &VersionReq,
         include_yanked: bool,
     ) -> Option<&CacheEntry<'a>> {
+        // One pass finds the greatest match; a yanked or unreadable one sends another pass
+        // below it. Usually the first answer stands, so this beats sorting the matches; after
+        // a few refusals (a crate with many yanked releases) sorting them once is cheaper.
+        const PASSES: usize = 4;
+        let usable = |entry: &CacheEntry<'a>| match entry.yanked() {
+            Some(false) => true,
+            Some(true) => include_yanked,
+            None => false,
+        };
+        let mut below: Option<&Version> = None;
+        for _ in 0..PASSES {
+            let mut best: Option<&CacheEntry<'a>> = None;
+            // Backwards: registries append versions, so the newest match tends to come first
+            // and most entries after it are ruled out by a comparison, before the costlier
+            // requirement check; and of equal keys the later one, which cargo keeps, is met
+            // first and stays.
+            for entry in self.entries.iter().rev() {
+                if below.is_some_and(|bound| entry.version >= *bound)
+                    || best.is_some_and(|current| entry.version <= current.version)
+                    || !requirement.matches(&entry.version)
+                {
+                    continue;
+                }
+                best = Some(entry);
+            }
+            let best = best?;
+            if usable(best) {
+                return Some(best);
+            }
+            below = Some(&best.version);
+        }
         let mut candidates: Vec<(usize, &CacheEntry<'a>)> = self
             .entries
             .iter()
             .enumerate()
-            .filter(|(_, entry)| requirement.matches(&entry.version))
+            .filter(|(_, entry)| {
+                below.is_none_or(|bound| entry.version < *bound)
+                    && requirement.matches(&entry.version)
+            })
             .collect();
         // Newest first; of equal keys, the later entry first (the one cargo keeps).
         candidates.sort_unstable_by(|(a_at, a), (b_at, b)| {
@@ -203,10 +290,8 @@ impl<'a> CacheFile<'a> {
                 continue;
             }
             previous = Some(&entry.version);
-            match entry.yanked() {
-                Some(false) => return Some(entry),
-                Some(true) if include_yanked => return Some(entry),
-                _ => {}
+            if usable(entry) {
+                return Some(entry);
             }
         }
         None
@@ -229,6 +314,35 @@ impl<'a> CacheFile<'a> {
         }
         out
     }
+}
+
+/// A key of the form `MAJOR.MINOR.PATCH` (most keys) parsed without semver's general parser;
+/// `None` for anything else (pre-releases, build metadata, leading zeros, numbers too big, not
+/// a version), which the general parser then accepts or explains.
+fn plain_version(key: &[u8]) -> Option<Version> {
+    let mut numbers = [0u64; 3];
+    let mut at = 0;
+    let mut digits = 0;
+    for &byte in key {
+        match byte {
+            b'0'..=b'9' => {
+                // A leading zero is not allowed, except for the number 0 itself.
+                if digits == 1 && numbers[at] == 0 {
+                    return None;
+                }
+                numbers[at] = numbers[at]
+                    .checked_mul(10)?
+                    .checked_add(u64::from(byte - b'0'))?;
+                digits += 1;
+            }
+            b'.' if at < 2 && digits > 0 => {
+                at += 1;
+                digits = 0;
+            }
+            _ => return None,
+        }
+    }
+    (at == 2 && digits > 0).then(|| Version::new(numbers[0], numbers[1], numbers[2]))
 }
 
 /// The NUL-separated fields after the header, each with its offset: the bytes up to the next
@@ -516,6 +630,79 @@ mod tests {
         assert_eq!(cache.entries()[3].yanked(), None);
         assert_eq!(cache.entries()[2].yanked(), Some(true));
         assert_eq!(cache.entries()[5].yanked(), Some(false));
+    }
+
+    #[test]
+    fn many_refused_candidates_fall_back_to_sorting() {
+        // Ten yanked or unreadable releases above the answer: more than the linear passes try.
+        let mut writer = CacheWriter::new("v").unwrap();
+        let mut expected = None;
+        for minor in 0..12u64 {
+            let version = Version::new(1, minor, 0);
+            let blob = match minor {
+                0 => r#"{"yanked":true}"#,
+                1 => {
+                    expected = Some(version.to_string());
+                    r#"{"yanked":false}"#
+                }
+                _ if minor % 3 == 0 => "{",
+                _ => r#"{"yanked":true}"#,
+            };
+            writer.push(&version, blob.as_bytes()).unwrap();
+        }
+        let bytes = writer.finish();
+        let cache = CacheFile::parse(&bytes).unwrap();
+        let newest = cache.newest_matching(&"^1".parse().unwrap(), false);
+        assert_eq!(newest.map(CacheEntry::key), expected.as_deref());
+        let newest = cache.newest_matching(&"^1".parse().unwrap(), true);
+        assert_eq!(newest.map(CacheEntry::key), Some("1.11.0"));
+        assert_eq!(cache.newest_matching(&"<1.1".parse().unwrap(), false), None);
+    }
+
+    #[test]
+    fn plain_keys_parse_as_semver_parses_them() {
+        let mut keys: Vec<String> = [
+            "0.0.0",
+            "1.2.3",
+            "10.20.30",
+            "01.2.3",
+            "1.02.3",
+            "1.2.03",
+            "1.2",
+            "1.2.3.4",
+            "1..3",
+            ".1.2",
+            "1.2.",
+            "1.2.3-rc.1",
+            "1.2.3+b",
+            "18446744073709551615.0.0",
+            "18446744073709551616.0.0",
+            "v1.2.3",
+            " 1.2.3",
+            "1.2.3 ",
+            "",
+            "0.0.00",
+            "00.0.0",
+        ]
+        .map(str::to_owned)
+        .to_vec();
+        let mut rng = fastrand::Rng::with_seed(11);
+        for _ in 0..20_000 {
+            let length = rng.usize(1..12);
+            keys.push(
+                (0..length)
+                    .map(|_| rng.choice(*b"0123456789..-+a").unwrap() as char)
+                    .collect(),
+            );
+        }
+        for key in keys {
+            if let Some(version) = plain_version(key.as_bytes()) {
+                assert_eq!(Version::parse(&key).ok(), Some(version), "{key:?}");
+            } else if let Ok(version) = Version::parse(&key) {
+                let plain = version.pre.is_empty() && version.build.is_empty();
+                assert!(!plain, "{key:?} is plain, the fast path missed it");
+            }
+        }
     }
 
     #[test]
