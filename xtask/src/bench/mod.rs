@@ -5,6 +5,7 @@
 //! and medians, and the machine description for `docs/benchmarks.md`.
 
 mod download;
+mod index_cache;
 mod lister;
 
 use std::{
@@ -21,7 +22,7 @@ use anyhow::{Context, bail, format_err};
 
 use crate::util;
 
-const BENCHES: &[&str] = &["download", "lister"];
+const BENCHES: &[&str] = &["download", "index-cache", "lister"];
 
 pub(crate) fn run(args: Vec<String>) -> anyhow::Result<()> {
     let mut args = args.into_iter();
@@ -29,6 +30,7 @@ pub(crate) fn run(args: Vec<String>) -> anyhow::Result<()> {
     let rest: Vec<String> = args.collect();
     match name.as_deref() {
         Some("download") => download::run(&rest),
+        Some("index-cache") => index_cache::run(&rest),
         Some("lister") => lister::run(&rest),
         Some(other) => bail!(
             "unknown bench `{other}`; known benches: {}",
