@@ -485,7 +485,11 @@ impl Report {
                  per pass, {} the {} the reads alone take",
                 fetchkit.as_secs_f64() / read.as_secs_f64(),
                 format_time(needed),
-                if needed < read { "less than" } else { "more than" },
+                if needed < read {
+                    "less than"
+                } else {
+                    "more than"
+                },
                 format_time(read),
             ));
         }
