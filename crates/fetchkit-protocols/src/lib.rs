@@ -1,9 +1,56 @@
 //! Fetch protocols: configurable steps that put a package from a source URL into a folder.
 //!
-//! **Layer:** 2, beside `fetchkit-index-cache` and `fetchkit-lister`; it builds on
-//! `fetchkit-transport` and `fetchkit-retry` and knows nothing of registries or mirrors.
+//! **Layer:** 2, beside `fetchkit-index-cache` and `fetchkit-lister`; it knows nothing of
+//! registries or mirrors.
 //!
-//! **Status:** not yet implemented. This crate will hold the HTTP zip, tarball, git and
-//! arbitrary-command protocols, Orbit-compatible configuration, and extraction that refuses
-//! paths escaping the destination. Until then it exports nothing, so nothing can depend on
-//! behaviour that does not exist.
+//! A protocol is a command run in a fresh temporary folder, or one of the built-in ones
+//! (download and extract a zip; download and extract a `.tar.gz`). Users define protocols in
+//! `[[protocol]]` tables of TOML files laid out as the Orbit package manager lays out its own,
+//! so Orbit's configuration files work as they are: `name`, `description` (or `summary`),
+//! `patterns` (globs over the whole source URL: missing matches every URL, `[]` none),
+//! `command` (a string or an array) and `args`.
+//!
+//! **Status:** configuration, layering, selection and `{{ var }}` substitution are here.
+//! Running a protocol, the built-in protocols, safe extraction, manifest discovery and the
+//! content checksum are still to come.
+//!
+//! The design decisions: selection is deterministic (precedence, then declaration order,
+//! where Orbit iterates a hash map); an unknown `{{ variable }}` is an error (Orbit leaves it
+//! in place silently); a substituted value never starts an option (`--upload-pack=…` as a
+//! source URL for `git clone`) unless the command puts `--` before it.
+//!
+//! ```
+//! use fetchkit_protocols::{Config, ConfigSources, Selected, Variables};
+//!
+//! let folder = tempfile::tempdir().unwrap();
+//! let file = folder.path().join("config.toml");
+//! std::fs::write(&file, r#"
+//! [[protocol]]
+//! name = "git"
+//! patterns = ["*.git"]
+//! command = "git clone -b {{ orbit.ip.version }} -- {{ orbit.ip.source }}"
+//! "#).unwrap();
+//! let config = Config::load(&ConfigSources { explicit: Some(file), ..Default::default() }).unwrap();
+//!
+//! let source = "http://127.0.0.1:8000/gates.git";
+//! let Selected::Configured(git) = config.select(source, None).unwrap() else { panic!() };
+//! let variables = Variables {
+//!     name: None,
+//!     version: Some("v1.0.0".into()),
+//!     source: source.into(),
+//!     tmp: "/tmp/fetch".into(),
+//! };
+//! assert_eq!(
+//!     variables.fill_command(&git.command).unwrap(),
+//!     ["git", "clone", "-b", "v1.0.0", "--", source]
+//! );
+//! assert_eq!(config.select("http://127.0.0.1:8000/gates.zip", None).unwrap().name(), "standard");
+//! ```
+
+mod config;
+mod error;
+mod template;
+
+pub use config::{Builtin, Config, ConfigSources, Protocol, Selected};
+pub use error::{ConfigError, TemplateError};
+pub use template::Variables;
