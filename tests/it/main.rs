@@ -6,5 +6,6 @@
 mod download;
 mod index;
 mod list;
+mod protocols;
 mod support;
 mod taskcluster;

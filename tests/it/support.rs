@@ -111,7 +111,9 @@ impl<S> TestContext<S> {
         command
             .args(args)
             .current_dir(self.dir.path())
-            .env("FETCHKIT_TEST_NO_SLEEP", "1");
+            .env("FETCHKIT_TEST_NO_SLEEP", "1")
+            // The machine's own protocol configuration must not take part.
+            .env("FETCHKIT_HOME", self.dir.path().join("fetchkit-home"));
         for name in CLEARED_ENV {
             command.env_remove(name);
         }

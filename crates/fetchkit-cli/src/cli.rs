@@ -36,9 +36,34 @@ pub(crate) enum Command {
     #[command(subcommand)]
     List(ListCommand),
 
+    /// Fetch protocols: the configured ones and fetchkit's own.
+    #[command(subcommand)]
+    Protocols(ProtocolsCommand),
+
     /// Cargo's registry index cache files (`registry/index/*/.cache/…`): shown, queried, built.
     #[command(subcommand)]
     Index(IndexCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum ProtocolsCommand {
+    /// List the protocols in the order selection tries them, with where each was defined.
+    ///
+    /// Configuration is read from `--config FILE`, then `.fetchkit/config.toml` in the current
+    /// folder and each ancestor (nearest first), then the user's file (`$FETCHKIT_HOME/
+    /// config.toml`, else `$XDG_CONFIG_HOME/fetchkit/config.toml` or `~/.config/fetchkit/
+    /// config.toml`) and the files its `include` lists, in that order. The first definition of
+    /// a name wins. A source gets the protocol named with `--protocol`; else the first whose
+    /// `patterns` match it; else the first without `patterns`; else the built-in one for its
+    /// kind of archive.
+    List(ProtocolsListArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ProtocolsListArgs {
+    /// A configuration file read before all others.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) config: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -371,7 +396,7 @@ impl Cli {
             Command::Index(IndexCommand::Build(args)) => return args.quiet,
             Command::Index(IndexCommand::Fetch(args)) => &args.transfer,
             Command::Index(IndexCommand::Warm(args)) => &args.transfer,
-            Command::Index(_) => return false,
+            Command::Index(_) | Command::Protocols(_) => return false,
         };
         transfer.quiet
     }

@@ -18,6 +18,7 @@ mod index;
 mod list;
 mod logging;
 mod progress;
+mod protocols;
 mod sleeper;
 mod stdout;
 mod taskcluster;
@@ -27,7 +28,9 @@ use std::process::ExitCode;
 
 use clap::Parser as _;
 
-use crate::cli::{ArtifactCommand, Cli, Command, IndexCommand, ListCommand, ObjectCommand};
+use crate::cli::{
+    ArtifactCommand, Cli, Command, IndexCommand, ListCommand, ObjectCommand, ProtocolsCommand,
+};
 
 // Downloads churn through large buffers; glibc returns them to the kernel and takes them back,
 // paying a page fault per 4 KiB each time. mimalloc keeps them.
@@ -43,6 +46,7 @@ async fn main() -> ExitCode {
         Command::Object(ObjectCommand::Download(args)) => taskcluster::object(args).await,
         Command::Artifact(ArtifactCommand::Download(args)) => taskcluster::artifact(args).await,
         Command::List(ListCommand::Crates(args)) => list::crates(args).await,
+        Command::Protocols(ProtocolsCommand::List(args)) => protocols::list(args),
         Command::Index(IndexCommand::Show(args)) => index::show(args),
         Command::Index(IndexCommand::Path(args)) => index::path(args),
         Command::Index(IndexCommand::Query(args)) => index::query(args),

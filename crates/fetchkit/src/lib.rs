@@ -8,9 +8,9 @@
 //! |---|---|---|
 //! | [`retry`] | `fetchkit-retry` | backoff decisions with jitter and `Retry-After`, writer factories; no network |
 //! | [`transport`] | `fetchkit-transport` | streamed downloads: hashed, gzip-decoded, resumed, verified, atomic |
-//! | [`protocols`] | `fetchkit-protocols` | fetch steps from a source URL into a folder (to come) |
+//! | [`protocols`] | `fetchkit-protocols` | fetch protocols: Orbit-compatible configuration, selection, `{{ var }}` commands (running them to come) |
 //! | [`index_cache`] | `fetchkit-index-cache` | cargo's index cache format, index paths, sparse-index client |
-//! | [`lister`] | `fetchkit-lister` | registry database-dump listing (to come) |
+//! | [`lister`] | `fetchkit-lister` | registry database-dump listing, incremental |
 //! | [`mirror`] | `fetchkit-mirror` | verified, resumable registry mirrors (to come) |
 //!
 //! ```no_run
