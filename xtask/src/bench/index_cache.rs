@@ -30,10 +30,10 @@
 //! here too and shown in the round table. Every runner prints a checksum of its answers; the
 //! bench fails unless all runs of a data set agree.
 //!
-//! Rounds run the six (data set, runner) pairs forward, then backward, so that no runner
-//! always follows the same one. The target (tame-index's time at least 5x fetchkit's, on both
-//! data sets) is checked on paired ratios, as in `bench lister`: each round's own ratio, then
-//! the median over the rounds; the ratio of the columns' medians is printed beside it.
+//! Rounds run the eight (data set, runner) pairs forward, then backward, so that no runner
+//! always follows the same one. The targets are checked on paired ratios, as in `bench
+//! lister`: each round's own ratio, then the median over the rounds; the ratio of the columns'
+//! medians is printed beside it.
 
 use std::{
     collections::HashMap,
