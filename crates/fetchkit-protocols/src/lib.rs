@@ -10,9 +10,9 @@
 //! `patterns` (globs over the whole source URL: missing matches every URL, `[]` none),
 //! `command` (a string or an array) and `args`.
 //!
-//! **Status:** configuration, layering, selection and `{{ var }}` substitution are here.
-//! Running a protocol, the built-in protocols, safe extraction, manifest discovery and the
-//! content checksum are still to come.
+//! **Status:** configuration, layering, selection, `{{ var }}` substitution and Orbit's content
+//! checksum ([`content_checksum`]) are here. Running a protocol, the built-in protocols, safe
+//! extraction and manifest discovery are still to come.
 //!
 //! The design decisions: selection is deterministic (precedence, then declaration order,
 //! where Orbit iterates a hash map); an unknown `{{ variable }}` is an error (Orbit leaves it
@@ -47,10 +47,12 @@
 //! assert_eq!(config.select("http://127.0.0.1:8000/gates.zip", None).unwrap().name(), "standard");
 //! ```
 
+mod checksum;
 mod config;
 mod error;
 mod template;
 
+pub use checksum::{ChecksumError, content_checksum};
 pub use config::{Builtin, Config, ConfigSources, Protocol, Selected};
 pub use error::{ConfigError, TemplateError};
 pub use template::Variables;

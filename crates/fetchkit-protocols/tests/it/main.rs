@@ -1,6 +1,8 @@
 //! Configuration through the public API: files written to a temporary folder, layered as the
 //! CLI layers them, and the protocol each source gets.
 
+mod checksum;
+
 use std::path::{Path, PathBuf};
 
 use fetchkit_protocols::{Config, ConfigError, ConfigSources, Selected};

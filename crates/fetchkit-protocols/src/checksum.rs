@@ -1,0 +1,115 @@
+//! The content checksum of a fetched package, computed as Orbit computes it, so that a
+//! checksum Orbit recorded can be checked against what fetchkit fetched.
+
+use std::path::{Path, PathBuf};
+
+use sha2::{Digest as _, Sha256};
+
+/// Files Orbit writes next to a package and leaves out of its checksum.
+const EXCLUDED_FILES: [&str; 3] = ["Orbit.lock", ".orbit-checksum", ".orbit-metadata"];
+
+/// A package folder whose checksum could not be computed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ChecksumError {
+    /// A file or folder could not be read.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file or folder.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The package holds a symbolic link: it is not followed (it could point at any file of
+    /// the machine) and not hashed.
+    #[error("{0}: symbolic links are not allowed in a package")]
+    Symlink(PathBuf),
+    /// A name that is not UTF-8 cannot be hashed as Orbit hashes names.
+    #[error("{0}: the name is not UTF-8")]
+    NotUtf8(PathBuf),
+}
+
+/// Orbit's checksum of the package in `root`, as 64 lowercase hex digits.
+///
+/// Every file below `root` (hidden ones included), by its path relative to `root` with `/`
+/// between components, in byte order of those paths, except: `Orbit.lock`, `.orbit-checksum`
+/// and `.orbit-metadata`; files in any folder holding a `CACHEDIR.TAG`; and files with a NUL
+/// byte, which Orbit takes for binary and skips, name and content. Each kept file's content
+/// is hashed with its carriage returns removed (so CRLF and LF files agree). The checksum is
+/// the SHA-256 of the kept files' digests in order, followed by the SHA-256 of their paths
+/// concatenated without a separator.
+///
+/// Orbit also honours its ignore files when it lists a package; fetchkit does not, so a
+/// package with an ignore file that excludes something may checksum differently.
+pub fn content_checksum(root: &Path) -> Result<String, ChecksumError> {
+    let mut files = Vec::new();
+    collect(root, root, &mut files)?;
+    files.sort_by(|(a, _), (b, _)| a.as_bytes().cmp(b.as_bytes()));
+    let mut total = Sha256::new();
+    let mut names = Sha256::new();
+    for (name, path) in files {
+        let io = |source| ChecksumError::Io {
+            path: path.clone(),
+            source,
+        };
+        let mut content = std::fs::read(&path).map_err(io)?;
+        if memchr::memchr(0, &content).is_some() {
+            continue;
+        }
+        content.retain(|&byte| byte != b'\r');
+        total.update(Sha256::digest(&content));
+        names.update(name.as_bytes());
+    }
+    total.update(names.finalize());
+    Ok(total
+        .finalize()
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect())
+}
+
+/// Adds the files below `folder` as (relative name, path), refusing symbolic links.
+fn collect(
+    root: &Path,
+    folder: &Path,
+    files: &mut Vec<(String, PathBuf)>,
+) -> Result<(), ChecksumError> {
+    let io = |path: &Path| {
+        let path = path.to_owned();
+        move |source| ChecksumError::Io { path, source }
+    };
+    if folder.join("CACHEDIR.TAG").is_file() {
+        return Ok(());
+    }
+    for entry in std::fs::read_dir(folder).map_err(io(folder))? {
+        let entry = entry.map_err(io(folder))?;
+        let path = entry.path();
+        let kind = entry.file_type().map_err(io(&path))?;
+        if kind.is_symlink() {
+            return Err(ChecksumError::Symlink(path));
+        }
+        if kind.is_dir() {
+            collect(root, &path, files)?;
+            continue;
+        }
+        let file_name = entry.file_name();
+        if EXCLUDED_FILES.iter().any(|excluded| file_name == *excluded) {
+            continue;
+        }
+        let relative = path.strip_prefix(root).unwrap_or(&path);
+        let mut name = String::new();
+        for component in relative.components() {
+            let part = component
+                .as_os_str()
+                .to_str()
+                .ok_or_else(|| ChecksumError::NotUtf8(path.clone()))?;
+            if !name.is_empty() {
+                name.push('/');
+            }
+            name.push_str(part);
+        }
+        files.push((name, path));
+    }
+    Ok(())
+}
