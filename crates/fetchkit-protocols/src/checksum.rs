@@ -21,9 +21,9 @@ pub enum ChecksumError {
         #[source]
         source: std::io::Error,
     },
-    /// The package holds a symbolic link: it is not followed (it could point at any file of
-    /// the machine) and not hashed.
-    #[error("{0}: symbolic links are not allowed in a package")]
+    /// The package holds a symbolic link that leads outside it: it is not followed (it could
+    /// point at any file of the machine).
+    #[error("{0}: the symbolic link leads outside the package")]
     Symlink(PathBuf),
     /// A name that is not UTF-8 cannot be hashed as Orbit hashes names.
     #[error("{0}: the name is not UTF-8")]
@@ -42,9 +42,22 @@ pub enum ChecksumError {
 ///
 /// Orbit also honours its ignore files when it lists a package; fetchkit does not, so a
 /// package with an ignore file that excludes something may checksum differently.
+///
+/// Symbolic links are followed, as Orbit follows them, but only inside `root`: a link that
+/// leads outside is an error, and one that leads nowhere is skipped.
 pub fn content_checksum(root: &Path) -> Result<String, ChecksumError> {
     let mut files = Vec::new();
-    collect(root, root, &mut files)?;
+    let canonical = std::fs::canonicalize(root).map_err(|source| ChecksumError::Io {
+        path: root.to_owned(),
+        source,
+    })?;
+    let mut walk = Walk {
+        root,
+        canonical_root: &canonical,
+        open: vec![canonical.clone()],
+        files: &mut files,
+    };
+    walk.collect(root)?;
     files.sort_by(|(a, _), (b, _)| a.as_bytes().cmp(b.as_bytes()));
     let mut total = Sha256::new();
     let mut names = Sha256::new();
@@ -69,47 +82,72 @@ pub fn content_checksum(root: &Path) -> Result<String, ChecksumError> {
         .collect())
 }
 
-/// Adds the files below `folder` as (relative name, path), refusing symbolic links.
-fn collect(
-    root: &Path,
-    folder: &Path,
-    files: &mut Vec<(String, PathBuf)>,
-) -> Result<(), ChecksumError> {
-    let io = |path: &Path| {
-        let path = path.to_owned();
-        move |source| ChecksumError::Io { path, source }
-    };
-    if folder.join("CACHEDIR.TAG").is_file() {
-        return Ok(());
-    }
-    for entry in std::fs::read_dir(folder).map_err(io(folder))? {
-        let entry = entry.map_err(io(folder))?;
-        let path = entry.path();
-        let kind = entry.file_type().map_err(io(&path))?;
-        if kind.is_symlink() {
-            return Err(ChecksumError::Symlink(path));
+/// A walk over a package's files.
+struct Walk<'a> {
+    root: &'a Path,
+    canonical_root: &'a Path,
+    /// The real paths of the folders being walked, to stop at a link that loops back.
+    open: Vec<PathBuf>,
+    files: &'a mut Vec<(String, PathBuf)>,
+}
+
+impl Walk<'_> {
+    /// Adds the files below `folder` as (relative name, path).
+    fn collect(&mut self, folder: &Path) -> Result<(), ChecksumError> {
+        let io = |path: &Path| {
+            let path = path.to_owned();
+            move |source| ChecksumError::Io { path, source }
+        };
+        if folder.join("CACHEDIR.TAG").is_file() {
+            return Ok(());
         }
-        if kind.is_dir() {
-            collect(root, &path, files)?;
-            continue;
-        }
-        let file_name = entry.file_name();
-        if EXCLUDED_FILES.iter().any(|excluded| file_name == *excluded) {
-            continue;
-        }
-        let relative = path.strip_prefix(root).unwrap_or(&path);
-        let mut name = String::new();
-        for component in relative.components() {
-            let part = component
-                .as_os_str()
-                .to_str()
-                .ok_or_else(|| ChecksumError::NotUtf8(path.clone()))?;
-            if !name.is_empty() {
-                name.push('/');
+        for entry in std::fs::read_dir(folder).map_err(io(folder))? {
+            let entry = entry.map_err(io(folder))?;
+            let path = entry.path();
+            let mut kind = entry.file_type().map_err(io(&path))?;
+            if kind.is_symlink() {
+                let Ok(target) = std::fs::canonicalize(&path) else {
+                    continue;
+                };
+                if !target.starts_with(self.canonical_root) {
+                    return Err(ChecksumError::Symlink(path));
+                }
+                if self.open.contains(&target) {
+                    continue;
+                }
+                kind = std::fs::metadata(&target).map_err(io(&path))?.file_type();
+                if kind.is_dir() {
+                    self.open.push(target);
+                    self.collect(&path)?;
+                    self.open.pop();
+                    continue;
+                }
             }
-            name.push_str(part);
+            if kind.is_dir() {
+                let real = std::fs::canonicalize(&path).map_err(io(&path))?;
+                self.open.push(real);
+                self.collect(&path)?;
+                self.open.pop();
+                continue;
+            }
+            let file_name = entry.file_name();
+            if EXCLUDED_FILES.iter().any(|excluded| file_name == *excluded) {
+                continue;
+            }
+            let relative = path.strip_prefix(self.root).unwrap_or(&path);
+            let mut name = String::new();
+            for component in relative.components() {
+                let part = component
+                    .as_os_str()
+                    .to_str()
+                    .ok_or_else(|| ChecksumError::NotUtf8(path.clone()))?;
+                if !name.is_empty() {
+                    name.push('/');
+                }
+                name.push_str(part);
+            }
+            self.files.push((name, path));
         }
-        files.push((name, path));
+        Ok(())
     }
-    Ok(())
 }

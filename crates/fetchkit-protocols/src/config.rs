@@ -1,6 +1,7 @@
 //! `[[protocol]]` entries from layered TOML files, and which one a source URL gets.
 
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use globset::{GlobBuilder, GlobSet, GlobSetBuilder};
 use serde::Deserialize;
@@ -73,6 +74,8 @@ pub struct Protocol {
     pub command: Vec<String>,
     /// The file that defined it.
     pub defined_in: PathBuf,
+    /// Its time limit (`timeout`, a fetchkit key: seconds, or a number with `s`, `m` or `h`).
+    pub timeout: Option<Duration>,
     matcher: Option<GlobSet>,
 }
 
@@ -346,6 +349,41 @@ struct RawProtocol {
     command: Command,
     #[serde(default)]
     args: Option<Vec<String>>,
+    #[serde(default)]
+    timeout: Option<Timeout>,
+}
+
+/// A time limit as written: `90` (seconds) or `"90s"`, `"10m"`, `"1.5h"`.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum Timeout {
+    Seconds(f64),
+    Text(String),
+}
+
+impl Timeout {
+    fn duration(&self) -> Result<Duration, String> {
+        let (number, unit) = match self {
+            Timeout::Seconds(seconds) => (*seconds, 1.0),
+            Timeout::Text(text) => {
+                let text = text.trim();
+                let (number, unit) = match text.char_indices().last() {
+                    Some((at, 's')) => (&text[..at], 1.0),
+                    Some((at, 'm')) => (&text[..at], 60.0),
+                    Some((at, 'h')) => (&text[..at], 3600.0),
+                    _ => (text, 1.0),
+                };
+                let number = number.trim().parse::<f64>().map_err(|_| {
+                    format!("`timeout` {text:?} is not like 90, \"90s\", \"10m\" or \"1h\"")
+                })?;
+                (number, unit)
+            }
+        };
+        Duration::try_from_secs_f64(number * unit)
+            .ok()
+            .filter(|duration| !duration.is_zero())
+            .ok_or_else(|| "`timeout` must be a positive time".to_owned())
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -394,12 +432,19 @@ impl RawProtocol {
                 Some(set.build().map_err(|error| invalid(error.to_string()))?)
             }
         };
+        let timeout = self
+            .timeout
+            .as_ref()
+            .map(Timeout::duration)
+            .transpose()
+            .map_err(invalid)?;
         Ok(Protocol {
             name: self.name,
             description: self.description,
             patterns: self.patterns,
             command,
             defined_in: path.to_owned(),
+            timeout,
             matcher,
         })
     }

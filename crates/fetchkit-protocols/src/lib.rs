@@ -50,9 +50,20 @@
 mod checksum;
 mod config;
 mod error;
+pub mod extract;
+mod fetch;
+mod manifest;
+mod run;
+mod stream;
 mod template;
 
 pub use checksum::{ChecksumError, content_checksum};
 pub use config::{Builtin, Config, ConfigSources, Protocol, Selected};
 pub use error::{ConfigError, TemplateError};
+pub use extract::{ExtractError, Extracted, Limits};
+pub use fetch::{
+    DEFAULT_MANIFEST, DEFAULT_TIMEOUT, FetchError, FetchRequest, Fetched, Fetcher, OutputSink,
+};
+pub use manifest::{ManifestError, find_package_root};
 pub use template::Variables;
+pub use tokio_util::sync::CancellationToken;

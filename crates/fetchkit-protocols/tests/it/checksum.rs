@@ -81,9 +81,29 @@ fn what_counts_and_what_does_not() {
 
 #[cfg(unix)]
 #[test]
-fn symbolic_links_are_refused() {
+fn symbolic_links_are_followed_inside_the_package_only() {
     let root = tempfile::tempdir().unwrap();
     write(root.path(), DEMO);
+    let plain = content_checksum(root.path()).unwrap();
+
+    // A link to a file inside hashes as a copy of it would; a dangling link is skipped; a
+    // link to a folder that contains it does not loop.
+    let copy = tempfile::tempdir().unwrap();
+    write(copy.path(), DEMO);
+    std::fs::copy(
+        root.path().join("Orbit.toml"),
+        copy.path().join("rtl/alias.toml"),
+    )
+    .unwrap();
+    std::os::unix::fs::symlink("../Orbit.toml", root.path().join("rtl/alias.toml")).unwrap();
+    std::os::unix::fs::symlink("nowhere", root.path().join("dangling")).unwrap();
+    std::os::unix::fs::symlink("..", root.path().join("rtl/up")).unwrap();
+    assert_ne!(content_checksum(root.path()).unwrap(), plain);
+    assert_eq!(
+        content_checksum(root.path()).unwrap(),
+        content_checksum(copy.path()).unwrap()
+    );
+
     std::os::unix::fs::symlink("/etc/hostname", root.path().join("rtl/key")).unwrap();
     let error = content_checksum(root.path()).unwrap_err();
     assert!(matches!(error, ChecksumError::Symlink(_)), "{error}");

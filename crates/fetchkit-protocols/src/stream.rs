@@ -1,0 +1,182 @@
+//! Extracting a `.tar.gz` while it downloads: a writer factory whose writers feed the
+//! extraction pipeline instead of a file.
+//!
+//! Each download attempt gets a fresh folder and a fresh extraction; an attempt that fails
+//! has its extraction stopped and its folder removed before the next one starts, so a retried
+//! download never mixes files from two attempts. The archive is never stored.
+
+use std::io::{self, Read};
+use std::path::{Path, PathBuf};
+use std::pin::Pin;
+use std::task::{Context, Poll, ready};
+
+use bytes::Bytes;
+use fetchkit_transport::AsyncWriterFactory;
+use tokio::io::AsyncWrite;
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+use tokio_util::sync::PollSender;
+
+use crate::extract::{ExtractError, Extracted, Limits, extract_tar_gz};
+
+/// Downloaded pieces waiting for the inflating thread.
+const DEPTH: usize = 16;
+
+/// A [`AsyncWriterFactory`] that extracts the `.tar.gz` it is given into a new folder below
+/// `parent` per attempt.
+pub(crate) struct TarGzExtractor {
+    parent: PathBuf,
+    limits: Limits,
+    attempts: u32,
+    current: Option<Attempt>,
+    /// What the committed attempt produced.
+    outcome: Option<Result<(PathBuf, Extracted), ExtractError>>,
+}
+
+struct Attempt {
+    root: PathBuf,
+    sender: PollSender<Bytes>,
+    task: JoinHandle<Result<Extracted, ExtractError>>,
+}
+
+impl TarGzExtractor {
+    pub(crate) fn new(parent: &Path, limits: Limits) -> TarGzExtractor {
+        TarGzExtractor {
+            parent: parent.to_owned(),
+            limits,
+            attempts: 0,
+            current: None,
+            outcome: None,
+        }
+    }
+
+    /// Stops the running extraction, if any, and waits for it: afterwards nothing writes
+    /// below `parent`. Returns the extraction's error when it stopped on its own before the
+    /// body ended, which explains a failed download better than the broken pipe the
+    /// downloader saw; an extraction cut short here fails too, but that is not news.
+    pub(crate) async fn stop(&mut self) -> Option<ExtractError> {
+        let attempt = self.current.take()?;
+        // The receiver is gone only if the extraction ended by itself.
+        let ended_by_itself = attempt
+            .sender
+            .get_ref()
+            .is_some_and(tokio::sync::mpsc::Sender::is_closed);
+        drop(attempt.sender);
+        let result = attempt.task.await;
+        let _ = tokio::task::spawn_blocking(move || std::fs::remove_dir_all(attempt.root)).await;
+        match result {
+            Ok(Err(error)) if ended_by_itself => Some(error),
+            _ => None,
+        }
+    }
+
+    /// The extracted folder and what it holds, once the factory was committed.
+    pub(crate) fn take_outcome(&mut self) -> Option<Result<(PathBuf, Extracted), ExtractError>> {
+        self.outcome.take()
+    }
+}
+
+impl AsyncWriterFactory for TarGzExtractor {
+    type Writer<'a> = PieceWriter<'a>;
+
+    async fn writer(&mut self, _length_hint: Option<u64>) -> io::Result<PieceWriter<'_>> {
+        let _ = self.stop().await;
+        self.attempts += 1;
+        let root = self.parent.join(format!("unpacked-{}", self.attempts));
+        std::fs::create_dir(&root)?;
+        let (sender, receiver) = mpsc::channel(DEPTH);
+        let limits = self.limits;
+        let task_root = root.clone();
+        let task = tokio::task::spawn_blocking(move || {
+            extract_tar_gz(
+                Pieces {
+                    receiver,
+                    piece: Bytes::new(),
+                },
+                &task_root,
+                limits,
+            )
+        });
+        let attempt = self.current.insert(Attempt {
+            root,
+            sender: PollSender::new(sender),
+            task,
+        });
+        Ok(PieceWriter {
+            sender: &mut attempt.sender,
+        })
+    }
+
+    async fn commit(&mut self) -> io::Result<()> {
+        let Some(attempt) = self.current.take() else {
+            return Err(io::Error::other("no extraction to commit"));
+        };
+        drop(attempt.sender);
+        let result = match attempt.task.await {
+            Ok(result) => result,
+            Err(join) => Err(ExtractError::Io {
+                path: attempt.root.clone(),
+                source: io::Error::other(format!("the extraction thread failed: {join}")),
+            }),
+        };
+        let failed = result.as_ref().err().map(ToString::to_string);
+        self.outcome = Some(result.map(|extracted| (attempt.root, extracted)));
+        match failed {
+            None => Ok(()),
+            Some(message) => Err(io::Error::other(message)),
+        }
+    }
+}
+
+/// One attempt's writer: each write is a piece for the extraction.
+pub(crate) struct PieceWriter<'a> {
+    sender: &'a mut PollSender<Bytes>,
+}
+
+impl AsyncWrite for PieceWriter<'_> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        let this = self.get_mut();
+        let stopped = || io::Error::new(io::ErrorKind::BrokenPipe, "the extraction stopped");
+        if ready!(this.sender.poll_reserve(cx)).is_err() {
+            return Poll::Ready(Err(stopped()));
+        }
+        match this.sender.send_item(Bytes::copy_from_slice(buf)) {
+            Ok(()) => Poll::Ready(Ok(buf.len())),
+            Err(_) => Poll::Ready(Err(stopped())),
+        }
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        // The end of the body: the extraction reads to the end of its input and finishes.
+        self.get_mut().sender.close();
+        Poll::Ready(Ok(()))
+    }
+}
+
+/// The pieces as a blocking reader, for the extraction thread.
+struct Pieces {
+    receiver: mpsc::Receiver<Bytes>,
+    piece: Bytes,
+}
+
+impl Read for Pieces {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        while self.piece.is_empty() {
+            match self.receiver.blocking_recv() {
+                Some(piece) => self.piece = piece,
+                None => return Ok(0),
+            }
+        }
+        let length = buf.len().min(self.piece.len());
+        buf[..length].copy_from_slice(&self.piece.split_to(length));
+        Ok(length)
+    }
+}
