@@ -36,6 +36,27 @@ pub(crate) enum Command {
     #[command(subcommand)]
     List(ListCommand),
 
+    /// Fetch a package from its source URL into a folder, through a fetch protocol.
+    ///
+    /// The protocol is the one named with `--protocol`, else selected by the source (see
+    /// `fetchkit protocols list --help`): a configured command run in a fresh temporary
+    /// folder, or the built-in download-and-extract of a zip or `.tar.gz`. The package's root
+    /// is the folder of the shallowest manifest (`--manifest`, default `Orbit.toml`) in what
+    /// the protocol produced; it is moved to `--dest` in one rename, and its content checksum
+    /// (Orbit's) is printed on stdout. The temporary folder is removed on every path, Ctrl-C
+    /// included.
+    // `--version` is the package's version here, not fetchkit's.
+    #[command(disable_version_flag = true)]
+    Fetch(FetchArgs),
+
+    /// Extract a zip or `.tar.gz` archive (a file, or a URL streamed as it downloads) safely.
+    ///
+    /// Names that are absolute or climb out with `..`, drive letters, backslashes, devices,
+    /// FIFOs and links leading outside are refused; setuid bits are dropped; limits stop
+    /// archive bombs. Everything lands in a temporary folder that becomes `--dest` in one
+    /// rename, so `--dest` never holds half an archive.
+    Extract(ExtractArgs),
+
     /// Fetch protocols: the configured ones and fetchkit's own.
     #[command(subcommand)]
     Protocols(ProtocolsCommand),
@@ -43,6 +64,103 @@ pub(crate) enum Command {
     /// Cargo's registry index cache files (`registry/index/*/.cache/…`): shown, queried, built.
     #[command(subcommand)]
     Index(IndexCommand),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct FetchArgs {
+    /// Where the package comes from: a URL, or whatever a configured protocol understands.
+    #[arg(value_name = "SOURCE_URL")]
+    pub(crate) source: String,
+
+    /// The folder to create for the package; it must not exist or be empty.
+    #[arg(long, value_name = "DIR")]
+    pub(crate) dest: PathBuf,
+
+    /// Use this protocol instead of selecting one by the source.
+    #[arg(long, value_name = "NAME")]
+    pub(crate) protocol: Option<String>,
+
+    /// The package's name, for `{{ fetchkit.pkg.name }}`.
+    #[arg(long, value_name = "N")]
+    pub(crate) name: Option<String>,
+
+    /// The package's version or tag, for `{{ fetchkit.pkg.version }}`.
+    #[arg(long, value_name = "V")]
+    pub(crate) version: Option<String>,
+
+    /// The SHA-256 the downloaded archive must have (built-in protocols).
+    #[arg(long, value_name = "HEX")]
+    pub(crate) sha256: Option<Sha256Digest>,
+
+    /// The content checksum the package must have (as printed by a previous fetch).
+    #[arg(long, value_name = "HEX", value_parser = checksum)]
+    pub(crate) checksum: Option<String>,
+
+    /// The manifest's file name, which marks the package's root.
+    #[arg(long, value_name = "NAME", default_value = "Orbit.toml")]
+    pub(crate) manifest: String,
+
+    /// A configuration file read before all others.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) config: Option<PathBuf>,
+
+    /// Seconds a command protocol may run before it is killed; default: the protocol's
+    /// `timeout`, else 1800.
+    #[arg(long, value_name = "SECS", value_parser = seconds)]
+    pub(crate) timeout: Option<Duration>,
+
+    #[command(flatten)]
+    pub(crate) limits: LimitArgs,
+
+    #[command(flatten)]
+    pub(crate) transfer: TransferArgs,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ExtractArgs {
+    /// The archive: a file, or an http(s) URL. `.tar.gz`, `.tgz` and `.crate` are gzip
+    /// tarballs; anything else is taken for a zip.
+    #[arg(value_name = "ARCHIVE_OR_URL")]
+    pub(crate) archive: String,
+
+    /// The folder to create; it must not exist or be empty.
+    #[arg(long, value_name = "DIR")]
+    pub(crate) dest: PathBuf,
+
+    /// The SHA-256 a downloaded archive must have.
+    #[arg(long, value_name = "HEX")]
+    pub(crate) sha256: Option<Sha256Digest>,
+
+    #[command(flatten)]
+    pub(crate) limits: LimitArgs,
+
+    #[command(flatten)]
+    pub(crate) transfer: TransferArgs,
+}
+
+/// Limits on what an archive may unpack to.
+#[derive(Debug, Args)]
+pub(crate) struct LimitArgs {
+    /// Most bytes of file contents an archive may unpack to.
+    #[arg(long, value_name = "BYTES", default_value_t = 16 << 30)]
+    pub(crate) max_unpacked_bytes: u64,
+
+    /// Most entries (files, folders, links) an archive may hold.
+    #[arg(long, value_name = "N", default_value_t = 1_000_000)]
+    pub(crate) max_entries: u64,
+
+    /// Highest ratio of unpacked to compressed bytes, checked past the first 16 MiB.
+    #[arg(long, value_name = "N", default_value_t = 200)]
+    pub(crate) max_ratio: u64,
+}
+
+/// A content checksum: 64 hex digits, any case.
+fn checksum(text: &str) -> Result<String, String> {
+    if text.len() == 64 && text.bytes().all(|byte| byte.is_ascii_hexdigit()) {
+        Ok(text.to_ascii_lowercase())
+    } else {
+        Err(format!("expected 64 hex digits, got {text:?}"))
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -396,6 +514,8 @@ impl Cli {
             Command::Index(IndexCommand::Build(args)) => return args.quiet,
             Command::Index(IndexCommand::Fetch(args)) => &args.transfer,
             Command::Index(IndexCommand::Warm(args)) => &args.transfer,
+            Command::Fetch(args) => &args.transfer,
+            Command::Extract(args) => &args.transfer,
             Command::Index(_) | Command::Protocols(_) => return false,
         };
         transfer.quiet

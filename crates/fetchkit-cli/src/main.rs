@@ -46,6 +46,8 @@ async fn main() -> ExitCode {
         Command::Object(ObjectCommand::Download(args)) => taskcluster::object(args).await,
         Command::Artifact(ArtifactCommand::Download(args)) => taskcluster::artifact(args).await,
         Command::List(ListCommand::Crates(args)) => list::crates(args).await,
+        Command::Fetch(args) => protocols::fetch(args).await,
+        Command::Extract(args) => protocols::extract(args).await,
         Command::Protocols(ProtocolsCommand::List(args)) => protocols::list(args),
         Command::Index(IndexCommand::Show(args)) => index::show(args),
         Command::Index(IndexCommand::Path(args)) => index::path(args),
@@ -58,7 +60,15 @@ async fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("error: {}", one_line(&error));
-            ExitCode::FAILURE
+            if matches!(
+                error.downcast_ref::<fetchkit::protocols::FetchError>(),
+                Some(fetchkit::protocols::FetchError::Interrupted)
+            ) {
+                // What a shell reports for a command ended by Ctrl-C (128 + SIGINT).
+                ExitCode::from(130)
+            } else {
+                ExitCode::FAILURE
+            }
         }
     }
 }

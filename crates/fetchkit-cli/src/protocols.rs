@@ -1,12 +1,176 @@
-//! `fetchkit protocols …`: the fetch protocols the configuration defines.
+//! `fetchkit fetch`, `fetchkit extract` and `fetchkit protocols …`: packages fetched through
+//! the configured protocols, archives extracted safely.
 
-use std::io::Write as _;
+use std::future::Future;
+use std::io::{Read as _, Write as _};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
-use anyhow::Context as _;
-use fetchkit::protocols::{Builtin, Config, ConfigSources};
+use anyhow::{Context as _, bail};
+use fetchkit::protocols::{
+    Builtin, CancellationToken, Config, ConfigSources, Extracted, FetchError, FetchRequest,
+    Fetcher, Limits, unpack_file,
+};
+use sha2::Digest as _;
 
-use crate::cli::ProtocolsListArgs;
+use crate::cli::{ExtractArgs, FetchArgs, LimitArgs, ProtocolsListArgs};
+use crate::transfer;
+
+/// `fetchkit fetch`: the package's content checksum on stdout, a summary on stderr.
+pub(crate) async fn fetch(args: FetchArgs) -> anyhow::Result<()> {
+    let config = Config::load(&sources(args.config)?)?;
+    let cancel = CancellationToken::new();
+    let mut fetcher = Fetcher::new(
+        config,
+        transfer::client_builder(&args.transfer).build()?,
+        transfer::retry(&args.transfer),
+    )
+    .limits(limits(&args.limits))
+    .cancel_token(cancel.clone());
+    if !args.transfer.quiet {
+        // A command protocol's own output (git's progress, say) goes to stderr: stdout is for
+        // the checksum.
+        fetcher = fetcher.output(Arc::new(|piece: &[u8]| {
+            let _ = std::io::stderr().write_all(piece);
+        }));
+    }
+    if let Some(timeout) = args.timeout {
+        fetcher = fetcher.timeout(timeout);
+    }
+    let mut request = FetchRequest::new(&args.source, &args.dest).manifest(&args.manifest);
+    if let Some(protocol) = args.protocol {
+        request = request.protocol(protocol);
+    }
+    if let Some(name) = args.name {
+        request = request.name(name);
+    }
+    if let Some(version) = args.version {
+        request = request.version(version);
+    }
+    if let Some(digest) = args.sha256 {
+        request = request.sha256(digest);
+    }
+    if let Some(checksum) = args.checksum {
+        request = request.checksum(checksum);
+    }
+    let fetched = until_interrupted(&cancel, fetcher.fetch(&request)).await?;
+    if !args.transfer.quiet {
+        eprintln!(
+            "fetched {} with protocol {} into {} (package root: {})",
+            args.source,
+            fetched.protocol,
+            fetched.dest.display(),
+            fetched.package_root.display()
+        );
+    }
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "{}", fetched.checksum)?;
+    out.flush()?;
+    Ok(())
+}
+
+/// `fetchkit extract`: a summary on stderr.
+pub(crate) async fn extract(args: ExtractArgs) -> anyhow::Result<()> {
+    let cancel = CancellationToken::new();
+    let limits = limits(&args.limits);
+    let is_url = ["http://", "https://"]
+        .iter()
+        .any(|scheme| args.archive.starts_with(scheme));
+    let unpacked = if is_url {
+        let fetcher = Fetcher::new(
+            Config::default(),
+            transfer::client_builder(&args.transfer).build()?,
+            transfer::retry(&args.transfer),
+        )
+        .limits(limits)
+        .cancel_token(cancel.clone());
+        until_interrupted(
+            &cancel,
+            fetcher.unpack(&args.archive, args.sha256, &args.dest),
+        )
+        .await?
+    } else {
+        let archive = PathBuf::from(&args.archive);
+        if let Some(expected) = args.sha256 {
+            let actual = tokio::task::spawn_blocking({
+                let archive = archive.clone();
+                move || sha256_of(&archive)
+            })
+            .await??;
+            if actual != expected.to_string() {
+                bail!(
+                    "{}: sha256 mismatch: expected {expected}, got {actual}",
+                    archive.display()
+                );
+            }
+        }
+        let dest = args.dest.clone();
+        let token = cancel.clone();
+        let work =
+            tokio::task::spawn_blocking(move || unpack_file(&archive, &dest, limits, &token));
+        until_interrupted(&cancel, async {
+            work.await.map_err(|join| FetchError::Io {
+                path: PathBuf::from(&args.archive),
+                source: std::io::Error::other(join.to_string()),
+            })?
+        })
+        .await?
+    };
+    if !args.transfer.quiet {
+        let Extracted {
+            files,
+            folders,
+            links,
+            bytes,
+            ..
+        } = unpacked.extracted;
+        eprintln!(
+            "extracted {files} files, {folders} folders, {links} links ({bytes} bytes) into {}",
+            args.dest.display()
+        );
+    }
+    Ok(())
+}
+
+/// Runs `work` to its end; Ctrl-C cancels it, and it then cleans up and ends with
+/// [`FetchError::Interrupted`].
+async fn until_interrupted<T>(
+    cancel: &CancellationToken,
+    work: impl Future<Output = Result<T, FetchError>>,
+) -> Result<T, FetchError> {
+    let mut work = std::pin::pin!(work);
+    tokio::select! {
+        result = &mut work => result,
+        Ok(()) = tokio::signal::ctrl_c() => {
+            cancel.cancel();
+            work.await
+        }
+    }
+}
+
+fn limits(args: &LimitArgs) -> Limits {
+    Limits::default()
+        .with_max_unpacked_bytes(args.max_unpacked_bytes)
+        .with_max_entries(args.max_entries)
+        .with_max_ratio(args.max_ratio)
+}
+
+fn sha256_of(path: &Path) -> anyhow::Result<String> {
+    let mut file =
+        std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+    let mut hasher = sha2::Sha256::new();
+    let mut buffer = vec![0; 1 << 20];
+    loop {
+        let read = file
+            .read(&mut buffer)
+            .with_context(|| format!("cannot read {}", path.display()))?;
+        if read == 0 {
+            break;
+        }
+        hasher.update(&buffer[..read]);
+    }
+    Ok(hex::encode(hasher.finalize()))
+}
 
 /// The configuration layers for this process: `--config`, the project's files from the
 /// current folder up, and the user's file.

@@ -19,7 +19,7 @@ use tokio_util::sync::CancellationToken;
 use crate::checksum::{ChecksumError, content_checksum};
 use crate::config::{Builtin, Config, Selected};
 use crate::error::{ConfigError, TemplateError};
-use crate::extract::{ExtractError, Limits, extract_zip};
+use crate::extract::{ExtractError, Extracted, Limits, extract_tar_gz_until, extract_zip_until};
 use crate::manifest::{ManifestError, find_package_root};
 use crate::run::Run;
 use crate::stream::TarGzExtractor;
@@ -333,15 +333,7 @@ impl Fetcher {
             .select(&request.source, request.protocol.as_deref())?;
         let dest = &request.dest;
         check_destination(dest)?;
-        let parent = match dest.parent() {
-            Some(parent) if !parent.as_os_str().is_empty() => parent,
-            _ => Path::new("."),
-        };
-        std::fs::create_dir_all(parent).map_err(FetchError::io(parent))?;
-        let work = tempfile::Builder::new()
-            .prefix(".fetchkit-fetch-")
-            .tempdir_in(parent)
-            .map_err(FetchError::io(parent))?;
+        let work = work_folder(dest)?;
 
         let (produced, archive_sha256) = match selected {
             Selected::Configured(protocol) => {
@@ -375,7 +367,7 @@ impl Fetcher {
                 if let Some(digest) = request.sha256 {
                     download = download.sha256(digest);
                 }
-                let (root, sha256) = match builtin {
+                let (root, _, sha256) = match builtin {
                     Builtin::Tarball => self.download_tar_gz(&download, work.path()).await?,
                     Builtin::Standard => self.download_zip(&download, work.path()).await?,
                 };
@@ -420,12 +412,42 @@ impl Fetcher {
         })
     }
 
+    /// Downloads the archive at `source` and extracts it safely into `dest` (which must not
+    /// exist or be empty), in one rename: the archive part of a built-in protocol, without
+    /// protocols, manifests or checksums. A `.tar.gz`, `.tgz` or `.crate` is extracted while
+    /// it downloads; anything else is taken for a zip.
+    pub async fn unpack(
+        &self,
+        source: &str,
+        sha256: Option<Sha256Digest>,
+        dest: &Path,
+    ) -> Result<Unpacked, FetchError> {
+        check_destination(dest)?;
+        let work = work_folder(dest)?;
+        let mut download = Download::parse(source)?;
+        if let Some(digest) = sha256 {
+            download = download.sha256(digest);
+        }
+        let (root, extracted, sha256) = match Builtin::for_source(source) {
+            Builtin::Tarball => self.download_tar_gz(&download, work.path()).await?,
+            Builtin::Standard => self.download_zip(&download, work.path()).await?,
+        };
+        if self.cancel.is_cancelled() {
+            return Err(FetchError::Interrupted);
+        }
+        install(&root, dest)?;
+        Ok(Unpacked {
+            extracted,
+            archive_sha256: Some(sha256),
+        })
+    }
+
     /// Streams the archive into its extraction; returns the extracted folder.
     async fn download_tar_gz(
         &self,
         download: &Download,
         work: &Path,
-    ) -> Result<(PathBuf, Sha256Digest), FetchError> {
+    ) -> Result<(PathBuf, Extracted, Sha256Digest), FetchError> {
         let mut extractor = TarGzExtractor::new(work, self.limits);
         let result = tokio::select! {
             result = download_with_factory(&self.client, &self.retry, download, &mut extractor) => Some(result),
@@ -449,7 +471,7 @@ impl Fetcher {
             Some(Ok(downloaded)) => downloaded,
         };
         match extractor.take_outcome() {
-            Some(Ok((root, _))) => Ok((root, downloaded.sha256)),
+            Some(Ok((root, extracted))) => Ok((root, extracted, downloaded.sha256)),
             Some(Err(error)) => Err(error.into()),
             None => Err(FetchError::Io {
                 path: work.to_owned(),
@@ -463,7 +485,7 @@ impl Fetcher {
         &self,
         download: &Download,
         work: &Path,
-    ) -> Result<(PathBuf, Sha256Digest), FetchError> {
+    ) -> Result<(PathBuf, Extracted, Sha256Digest), FetchError> {
         let archive = work.join("archive.zip");
         let downloaded = tokio::select! {
             result = download_to_file(&self.client, &self.retry, download, &archive) => result?,
@@ -473,11 +495,64 @@ impl Fetcher {
         std::fs::create_dir(&root).map_err(FetchError::io(&root))?;
         let limits = self.limits;
         let (from, into) = (archive.clone(), root.clone());
-        spawn_blocking(move || extract_zip(&from, &into, limits)).await?;
+        let cancel = self.cancel.clone();
+        let extracted =
+            spawn_blocking(move || extract_zip_until(&from, &into, limits, Some(cancel))).await?;
         // The archive is not part of the package; it goes before the manifest search.
         std::fs::remove_file(&archive).map_err(FetchError::io(&archive))?;
-        Ok((root, downloaded.sha256))
+        Ok((root, extracted, downloaded.sha256))
     }
+}
+
+/// What [`Fetcher::unpack`] and [`unpack_file`] put in place.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Unpacked {
+    /// What the archive held.
+    pub extracted: Extracted,
+    /// The archive's SHA-256, when it was downloaded.
+    pub archive_sha256: Option<Sha256Digest>,
+}
+
+/// Extracts the archive file `archive` safely into `dest` (which must not exist or be empty),
+/// in one rename. A name ending in `.tar.gz`, `.tgz` or `.crate` is a gzip-compressed tar,
+/// anything else a zip. Blocking; cancelling `cancel` stops it, leaving nothing behind.
+pub fn unpack_file(
+    archive: &Path,
+    dest: &Path,
+    limits: Limits,
+    cancel: &CancellationToken,
+) -> Result<Unpacked, FetchError> {
+    check_destination(dest)?;
+    let work = work_folder(dest)?;
+    let root = work.path().join("unpacked");
+    std::fs::create_dir(&root).map_err(FetchError::io(&root))?;
+    let extracted = match Builtin::for_source(&archive.to_string_lossy()) {
+        Builtin::Tarball => {
+            let file = std::fs::File::open(archive).map_err(FetchError::io(archive))?;
+            let input = std::io::BufReader::with_capacity(256 << 10, file);
+            extract_tar_gz_until(input, &root, limits, Some(cancel.clone()))?
+        }
+        Builtin::Standard => extract_zip_until(archive, &root, limits, Some(cancel.clone()))?,
+    };
+    install(&root, dest)?;
+    Ok(Unpacked {
+        extracted,
+        archive_sha256: None,
+    })
+}
+
+/// A fresh temporary folder beside `dest`, so the final move is a rename.
+fn work_folder(dest: &Path) -> Result<tempfile::TempDir, FetchError> {
+    let parent = match dest.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent,
+        _ => Path::new("."),
+    };
+    std::fs::create_dir_all(parent).map_err(FetchError::io(parent))?;
+    tempfile::Builder::new()
+        .prefix(".fetchkit-fetch-")
+        .tempdir_in(parent)
+        .map_err(FetchError::io(parent))
 }
 
 /// Runs blocking file work off the async threads.

@@ -63,6 +63,7 @@ pub use error::{ConfigError, TemplateError};
 pub use extract::{ExtractError, Extracted, Limits};
 pub use fetch::{
     DEFAULT_MANIFEST, DEFAULT_TIMEOUT, FetchError, FetchRequest, Fetched, Fetcher, OutputSink,
+    Unpacked, unpack_file,
 };
 pub use manifest::{ManifestError, find_package_root};
 pub use template::Variables;

@@ -43,6 +43,7 @@
 //! assert_eq!(server.requests_to("/crate.tar.gz").len(), 3);
 //! ```
 
+pub mod archives;
 mod cargo;
 mod files;
 mod handler;

@@ -18,7 +18,11 @@ use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 
 pub use self::tar::extract_tar_gz;
+pub(crate) use self::tar::extract_tar_gz_until;
 pub use self::zip::extract_zip;
+pub(crate) use self::zip::extract_zip_until;
+
+use tokio_util::sync::CancellationToken;
 
 /// How much an archive may unpack to. The defaults suit source packages and stop bombs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -170,6 +174,8 @@ struct Writer<'a> {
     /// Links to create at the end: (relative path, target, entry name).
     links: Vec<(PathBuf, PathBuf, String)>,
     buffer: Vec<u8>,
+    /// Stops the extraction between two reads when cancelled.
+    cancel: Option<CancellationToken>,
 }
 
 /// How an archive names its entries in errors: lossy text of the raw name.
@@ -178,7 +184,12 @@ fn shown(name: &[u8]) -> String {
 }
 
 impl<'a> Writer<'a> {
-    fn new(root: &'a Path, format: &'static str, limits: Limits) -> Writer<'a> {
+    fn new(
+        root: &'a Path,
+        format: &'static str,
+        limits: Limits,
+        cancel: Option<CancellationToken>,
+    ) -> Writer<'a> {
         let mut folders = HashSet::new();
         folders.insert(PathBuf::new());
         Writer {
@@ -190,11 +201,20 @@ impl<'a> Writer<'a> {
             folders,
             links: Vec::new(),
             buffer: vec![0; 256 << 10],
+            cancel,
+        }
+    }
+
+    fn check_cancelled(&self) -> Result<(), ExtractError> {
+        match &self.cancel {
+            Some(cancel) if cancel.is_cancelled() => Err(ExtractError::Interrupted),
+            _ => Ok(()),
         }
     }
 
     /// Counts one entry against the entry limit.
     fn count_entry(&mut self) -> Result<(), ExtractError> {
+        self.check_cancelled()?;
         self.entries += 1;
         if self.entries > self.limits.max_entries {
             return Err(ExtractError::Limit {
@@ -305,6 +325,7 @@ impl<'a> Writer<'a> {
     }
 
     fn count_bytes(&mut self, bytes: u64, compressed: u64) -> Result<(), ExtractError> {
+        self.check_cancelled()?;
         self.extracted.bytes += bytes;
         let unpacked = self.extracted.bytes;
         if unpacked > self.limits.max_unpacked_bytes {

@@ -10,6 +10,7 @@ use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 
 use flate2::read::MultiGzDecoder;
 use tar::EntryType;
+use tokio_util::sync::CancellationToken;
 
 use super::{ExtractError, Extracted, Limits, Writer, shown};
 
@@ -25,6 +26,16 @@ pub fn extract_tar_gz<R: Read + Send>(
     input: R,
     root: &Path,
     limits: Limits,
+) -> Result<Extracted, ExtractError> {
+    extract_tar_gz_until(input, root, limits, None)
+}
+
+/// [`extract_tar_gz`], stopped with [`ExtractError::Interrupted`] when `cancel` is cancelled.
+pub(crate) fn extract_tar_gz_until<R: Read + Send>(
+    input: R,
+    root: &Path,
+    limits: Limits,
+    cancel: Option<CancellationToken>,
 ) -> Result<Extracted, ExtractError> {
     let compressed = AtomicU64::new(0);
     let inflate_failure = Mutex::new(None);
@@ -48,7 +59,9 @@ pub fn extract_tar_gz<R: Read + Send>(
             position: 0,
             ended: false,
         };
-        untar(chunks, root, limits, &|| compressed.load(Ordering::Relaxed))
+        untar(chunks, root, limits, cancel, &|| {
+            compressed.load(Ordering::Relaxed)
+        })
         // `chunks` is dropped here, so an inflating thread still sending stops.
     });
     // A broken gzip stream makes the tar reader fail too; the gzip error is the cause.
@@ -151,13 +164,14 @@ fn untar(
     mut input: Chunks,
     root: &Path,
     limits: Limits,
+    cancel: Option<CancellationToken>,
     compressed: &dyn Fn() -> u64,
 ) -> Result<Extracted, ExtractError> {
     let corrupt = |error: io::Error| ExtractError::Corrupt {
         format: "tar",
         message: error.to_string(),
     };
-    let mut writer = Writer::new(root, "tar", limits);
+    let mut writer = Writer::new(root, "tar", limits, cancel);
     {
         let mut archive = tar::Archive::new(&mut input);
         for entry in archive.entries().map_err(corrupt)? {

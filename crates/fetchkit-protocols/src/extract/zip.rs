@@ -5,6 +5,7 @@
 use std::io::{self, BufReader, Read};
 use std::path::Path;
 
+use tokio_util::sync::CancellationToken;
 use zip::ZipArchive;
 use zip::result::ZipError;
 
@@ -15,6 +16,16 @@ const MAX_LINK_TARGET: u64 = 4096;
 
 /// Extracts the zip archive at `archive` into the existing, empty folder `root`.
 pub fn extract_zip(archive: &Path, root: &Path, limits: Limits) -> Result<Extracted, ExtractError> {
+    extract_zip_until(archive, root, limits, None)
+}
+
+/// [`extract_zip`], stopped with [`ExtractError::Interrupted`] when `cancel` is cancelled.
+pub(crate) fn extract_zip_until(
+    archive: &Path,
+    root: &Path,
+    limits: Limits,
+    cancel: Option<CancellationToken>,
+) -> Result<Extracted, ExtractError> {
     let file = open(archive)?;
     let archive_size = file
         .metadata()
@@ -41,7 +52,7 @@ pub fn extract_zip(archive: &Path, root: &Path, limits: Limits) -> Result<Extrac
         });
     }
 
-    let mut writer = Writer::new(root, "zip", limits);
+    let mut writer = Writer::new(root, "zip", limits, cancel);
     for index in 0..zip.len() {
         let mut entry = zip.by_index(index).map_err(corrupt)?;
         writer.count_entry()?;

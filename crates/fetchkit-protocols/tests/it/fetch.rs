@@ -12,7 +12,7 @@ use fetchkit_test_support::{FaultServer, Reply, Resource};
 use fetchkit_transport::{Client, Retry, RetryPolicy};
 use sha2::Digest as _;
 
-use crate::archives::{Entry, file, tar_gz, zip};
+use fetchkit_test_support::archives::{Entry, file, tar_gz, zip};
 
 pub(crate) struct Context {
     pub(crate) server: FaultServer,

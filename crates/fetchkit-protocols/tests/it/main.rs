@@ -1,7 +1,6 @@
 //! Configuration through the public API: files written to a temporary folder, layered as the
 //! CLI layers them, and the protocol each source gets.
 
-mod archives;
 mod checksum;
 mod command;
 mod fetch;

@@ -1,5 +1,6 @@
-//! Archives built byte by byte for the tests, hostile ones included: the tar writer is given
-//! raw header names, so `../x` and `/etc/x` go in as written.
+//! Archives built for the tests, hostile ones included: the tar writer is given raw header
+//! names, so `../x` and `/etc/x` go in as written, which `tar::Builder`'s own path setters
+//! refuse.
 
 use std::io::{Cursor, Write as _};
 
@@ -7,24 +8,30 @@ use flate2::Compression;
 use flate2::write::GzEncoder;
 use zip::write::SimpleFileOptions;
 
-/// One archive entry.
+/// One archive entry; names and targets are written exactly as given.
 #[derive(Clone, Debug)]
-pub(crate) enum Entry {
+pub enum Entry {
+    /// A regular file: name, content, mode.
     File(&'static str, Vec<u8>, u32),
+    /// A folder.
     Folder(&'static str),
+    /// A symbolic link: name, target.
     Symlink(&'static str, &'static str),
+    /// A hard link (tar only): name, target.
     HardLink(&'static str, &'static str),
+    /// A FIFO (tar only).
     Fifo(&'static str),
+    /// A character device (tar only).
     Device(&'static str),
 }
 
 /// A file with mode 0644.
-pub(crate) fn file(name: &'static str, content: impl Into<Vec<u8>>) -> Entry {
+pub fn file(name: &'static str, content: impl Into<Vec<u8>>) -> Entry {
     Entry::File(name, content.into(), 0o644)
 }
 
 /// A gzip-compressed tar archive of `entries`, names exactly as given.
-pub(crate) fn tar_gz(entries: &[Entry]) -> Vec<u8> {
+pub fn tar_gz(entries: &[Entry]) -> Vec<u8> {
     let mut builder = tar::Builder::new(GzEncoder::new(Vec::new(), Compression::default()));
     for entry in entries {
         let mut header = tar::Header::new_gnu();
@@ -50,7 +57,7 @@ pub(crate) fn tar_gz(entries: &[Entry]) -> Vec<u8> {
 }
 
 /// A zip archive of `entries` (deflated), names exactly as given.
-pub(crate) fn zip(entries: &[Entry]) -> Vec<u8> {
+pub fn zip(entries: &[Entry]) -> Vec<u8> {
     let mut writer = zip::ZipWriter::new(Cursor::new(Vec::new()));
     let options = SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated);
     for entry in entries {
