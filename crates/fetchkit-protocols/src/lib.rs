@@ -10,9 +10,11 @@
 //! `patterns` (globs over the whole source URL: missing matches every URL, `[]` none),
 //! `command` (a string or an array) and `args`.
 //!
-//! **Status:** configuration, layering, selection, `{{ var }}` substitution and Orbit's content
-//! checksum ([`content_checksum`]) are here. Running a protocol, the built-in protocols, safe
-//! extraction and manifest discovery are still to come.
+//! [`Fetcher::fetch`] runs the whole job: select the protocol, run it in a fresh temporary
+//! folder beside the destination, find the package's manifest ([`find_package_root`]), check
+//! Orbit's content checksum ([`content_checksum`]) and rename the package into place. The
+//! temporary folder is removed on every path, cancellation through a [`CancellationToken`]
+//! included. [`extract`] is the safe extraction underneath, usable alone.
 //!
 //! The design decisions: selection is deterministic (precedence, then declaration order,
 //! where Orbit iterates a hash map); an unknown `{{ variable }}` is an error (Orbit leaves it
@@ -45,6 +47,9 @@
 //!     ["git", "clone", "-b", "v1.0.0", "--", source]
 //! );
 //! assert_eq!(config.select("http://127.0.0.1:8000/gates.zip", None).unwrap().name(), "standard");
+//!
+//! // Running it: `Fetcher::new(config, client, retry).fetch(&FetchRequest::new(source, dest))`
+//! // clones the tag into a temporary folder and moves the package to `dest`.
 //! ```
 
 mod checksum;

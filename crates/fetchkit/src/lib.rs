@@ -8,7 +8,7 @@
 //! |---|---|---|
 //! | [`retry`] | `fetchkit-retry` | backoff decisions with jitter and `Retry-After`, writer factories; no network |
 //! | [`transport`] | `fetchkit-transport` | streamed downloads: hashed, gzip-decoded, resumed, verified, atomic |
-//! | [`protocols`] | `fetchkit-protocols` | fetch protocols: Orbit-compatible configuration, selection, `{{ var }}` commands (running them to come) |
+//! | [`protocols`] | `fetchkit-protocols` | fetch protocols: Orbit-compatible configuration, command and archive protocols, safe extraction, content checksums |
 //! | [`index_cache`] | `fetchkit-index-cache` | cargo's index cache format, index paths, sparse-index client |
 //! | [`lister`] | `fetchkit-lister` | registry database-dump listing, incremental |
 //! | [`mirror`] | `fetchkit-mirror` | verified, resumable registry mirrors (to come) |
