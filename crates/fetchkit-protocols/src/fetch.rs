@@ -343,12 +343,15 @@ impl Fetcher {
                     source: request.source.clone(),
                     tmp: work.path().to_string_lossy().into_owned(),
                 };
-                let argv = variables
+                let mut argv = variables
                     .fill_command(&protocol.command)
                     .map_err(|source| FetchError::Template {
                         protocol: protocol.name.clone(),
                         source,
                     })?;
+                if let Some(folder) = protocol.defined_in.parent() {
+                    beside_config(&mut argv, folder);
+                }
                 Run {
                     protocol: &protocol.name,
                     argv: &argv,
@@ -553,6 +556,30 @@ fn work_folder(dest: &Path) -> Result<tempfile::TempDir, FetchError> {
         .prefix(".fetchkit-fetch-")
         .tempdir_in(parent)
         .map_err(FetchError::io(parent))
+}
+
+/// Makes paths relative to the configuration file's folder absolute, as Orbit does, since the
+/// command runs elsewhere: the program when such a file exists there, and each argument with a
+/// `/` in it that names an existing file or folder there. Plain words (`clone`, `main`) are
+/// left alone even if a file of that name sits beside the configuration.
+fn beside_config(argv: &mut [String], folder: &Path) {
+    for (position, word) in argv.iter_mut().enumerate() {
+        let path = Path::new(word.as_str());
+        if path.is_absolute() || (position > 0 && !word.contains('/')) {
+            continue;
+        }
+        if position == 0 && !word.contains('/') {
+            // A bare program name is looked up on PATH, unless the configuration's folder has
+            // it (Orbit's rule).
+            if !folder.join(path).is_file() {
+                continue;
+            }
+        }
+        let candidate = folder.join(path);
+        if candidate.exists() {
+            *word = candidate.to_string_lossy().into_owned();
+        }
+    }
 }
 
 /// Runs blocking file work off the async threads.

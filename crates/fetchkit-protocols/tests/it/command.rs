@@ -238,3 +238,34 @@ args = ["clone", "-b", "{{ orbit.ip.version }}", "{{ orbit.ip.source }}"]
     );
     assert!(context.dest().join(".git").is_dir());
 }
+
+#[tokio::test]
+async fn paths_are_relative_to_the_configuration_file() {
+    let folder = tempfile::tempdir().unwrap();
+    std::fs::create_dir(folder.path().join("scripts")).unwrap();
+    let script = folder.path().join("scripts/make.sh");
+    std::fs::write(&script, "#!/bin/sh\ncp \"$1\" Orbit.toml\n").unwrap();
+    use std::os::unix::fs::PermissionsExt as _;
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::fs::write(folder.path().join("scripts/manifest.toml"), "[ip]\n").unwrap();
+    let config_file = folder.path().join("config.toml");
+    std::fs::write(
+        &config_file,
+        "[[protocol]]\nname = \"local\"\ncommand = [\"scripts/make.sh\", \"scripts/manifest.toml\"]\n",
+    )
+    .unwrap();
+    let config = Config::load(&fetchkit_protocols::ConfigSources {
+        explicit: Some(config_file),
+        ..Default::default()
+    })
+    .unwrap();
+    let context = Context::with_config(config);
+    context
+        .fetch(FetchRequest::new("x://a", context.dest()))
+        .await
+        .unwrap();
+    assert_eq!(
+        std::fs::read_to_string(context.dest().join("Orbit.toml")).unwrap(),
+        "[ip]\n"
+    );
+}
