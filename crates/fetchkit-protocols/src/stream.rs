@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::pin::Pin;
 use std::task::{Context, Poll, ready};
 
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use fetchkit_transport::AsyncWriterFactory;
 use tokio::io::AsyncWrite;
 use tokio::sync::mpsc;
@@ -20,7 +20,11 @@ use tokio_util::sync::PollSender;
 use crate::extract::{ExtractError, Extracted, Limits, extract_tar_gz};
 
 /// Downloaded pieces waiting for the inflating thread.
-const DEPTH: usize = 16;
+const DEPTH: usize = 8;
+
+/// Bytes gathered before they are handed over: the body arrives in pieces of a few KiB, and a
+/// hand-over per piece costs a wake-up of the extraction thread each.
+const PIECE: usize = 128 << 10;
 
 /// A [`AsyncWriterFactory`] that extracts the `.tar.gz` it is given into a new folder below
 /// `parent` per attempt.
@@ -36,6 +40,7 @@ pub(crate) struct TarGzExtractor {
 struct Attempt {
     root: PathBuf,
     sender: PollSender<Bytes>,
+    pending: BytesMut,
     task: JoinHandle<Result<Extracted, ExtractError>>,
 }
 
@@ -100,10 +105,12 @@ impl AsyncWriterFactory for TarGzExtractor {
         let attempt = self.current.insert(Attempt {
             root,
             sender: PollSender::new(sender),
+            pending: BytesMut::new(),
             task,
         });
         Ok(PieceWriter {
             sender: &mut attempt.sender,
+            pending: &mut attempt.pending,
         })
     }
 
@@ -128,9 +135,22 @@ impl AsyncWriterFactory for TarGzExtractor {
     }
 }
 
-/// One attempt's writer: each write is a piece for the extraction.
+/// One attempt's writer: writes are gathered into pieces for the extraction.
 pub(crate) struct PieceWriter<'a> {
     sender: &'a mut PollSender<Bytes>,
+    pending: &'a mut BytesMut,
+}
+
+impl PieceWriter<'_> {
+    /// Hands the gathered bytes over, once the channel has room.
+    fn poll_send(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let stopped = || io::Error::new(io::ErrorKind::BrokenPipe, "the extraction stopped");
+        if ready!(self.sender.poll_reserve(cx)).is_err() {
+            return Poll::Ready(Err(stopped()));
+        }
+        let piece = self.pending.split().freeze();
+        Poll::Ready(self.sender.send_item(piece).map_err(|_| stopped()))
+    }
 }
 
 impl AsyncWrite for PieceWriter<'_> {
@@ -140,21 +160,26 @@ impl AsyncWrite for PieceWriter<'_> {
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
         let this = self.get_mut();
-        let stopped = || io::Error::new(io::ErrorKind::BrokenPipe, "the extraction stopped");
-        if ready!(this.sender.poll_reserve(cx)).is_err() {
-            return Poll::Ready(Err(stopped()));
+        if this.pending.len() >= PIECE {
+            ready!(this.poll_send(cx))?;
         }
-        match this.sender.send_item(Bytes::copy_from_slice(buf)) {
-            Ok(()) => Poll::Ready(Ok(buf.len())),
-            Err(_) => Poll::Ready(Err(stopped())),
+        if this.pending.capacity() == 0 {
+            this.pending.reserve(PIECE + buf.len());
         }
+        this.pending.extend_from_slice(buf);
+        Poll::Ready(Ok(buf.len()))
     }
 
-    fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
+        if !this.pending.is_empty() {
+            ready!(this.poll_send(cx))?;
+        }
         Poll::Ready(Ok(()))
     }
 
-    fn poll_shutdown(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        ready!(self.as_mut().poll_flush(cx))?;
         // The end of the body: the extraction reads to the end of its input and finishes.
         self.get_mut().sender.close();
         Poll::Ready(Ok(()))
