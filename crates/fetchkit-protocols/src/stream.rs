@@ -5,12 +5,12 @@
 //! has its extraction stopped and its folder removed before the next one starts, so a retried
 //! download never mixes files from two attempts. The archive is never stored.
 
-use std::io::{self, Read};
+use std::io::{self, BufRead, Read};
 use std::path::{Path, PathBuf};
 use std::pin::Pin;
 use std::task::{Context, Poll, ready};
 
-use bytes::{Bytes, BytesMut};
+use bytes::{Buf as _, Bytes, BytesMut};
 use fetchkit_transport::AsyncWriterFactory;
 use tokio::io::AsyncWrite;
 use tokio::sync::mpsc;
@@ -194,14 +194,28 @@ struct Pieces {
 
 impl Read for Pieces {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let available = self.fill_buf()?;
+        let length = buf.len().min(available.len());
+        buf[..length].copy_from_slice(&available[..length]);
+        self.consume(length);
+        Ok(length)
+    }
+}
+
+/// Buffered by the pieces themselves: the inflater reads them in place, with no copy into a
+/// buffer of its own.
+impl BufRead for Pieces {
+    fn fill_buf(&mut self) -> io::Result<&[u8]> {
         while self.piece.is_empty() {
             match self.receiver.blocking_recv() {
                 Some(piece) => self.piece = piece,
-                None => return Ok(0),
+                None => break,
             }
         }
-        let length = buf.len().min(self.piece.len());
-        buf[..length].copy_from_slice(&self.piece.split_to(length));
-        Ok(length)
+        Ok(&self.piece)
+    }
+
+    fn consume(&mut self, amount: usize) {
+        self.piece.advance(amount);
     }
 }

@@ -2,13 +2,13 @@
 //! tar headers and writes files. Inflating and writing each take about half the time of a
 //! sequential extraction, so on two cores the pipeline takes about as long as the slower one.
 
-use std::io::{self, Read};
+use std::io::{self, BufRead, Read};
 use std::path::Path;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 
-use flate2::read::MultiGzDecoder;
+use flate2::bufread::MultiGzDecoder;
 use tar::EntryType;
 use tokio_util::sync::CancellationToken;
 
@@ -22,7 +22,7 @@ const DEPTH: usize = 8;
 
 /// Extracts the gzip-compressed tar archive read from `input` into the existing, empty folder
 /// `root`. The input is read to its end, so a stream feeding it (a download) completes.
-pub fn extract_tar_gz<R: Read + Send>(
+pub fn extract_tar_gz<R: BufRead + Send>(
     input: R,
     root: &Path,
     limits: Limits,
@@ -31,7 +31,7 @@ pub fn extract_tar_gz<R: Read + Send>(
 }
 
 /// [`extract_tar_gz`], stopped with [`ExtractError::Interrupted`] when `cancel` is cancelled.
-pub(crate) fn extract_tar_gz_until<R: Read + Send>(
+pub(crate) fn extract_tar_gz_until<R: BufRead + Send>(
     input: R,
     root: &Path,
     limits: Limits,
@@ -40,21 +40,27 @@ pub(crate) fn extract_tar_gz_until<R: Read + Send>(
     let compressed = AtomicU64::new(0);
     let inflate_failure = Mutex::new(None);
     let (sender, receiver) = sync_channel(DEPTH);
+    // Read chunks go back to be filled again: a fresh zeroed chunk for each 256 KiB would mean
+    // zeroing as many bytes as the archive unpacks to.
+    let (recycle, recycled) = sync_channel(DEPTH + 2);
+    let (compressed_count, failure_slot) = (&compressed, &inflate_failure);
     let result = std::thread::scope(|scope| {
-        scope.spawn(|| {
+        scope.spawn(move || {
             let counted = Counted {
                 inner: input,
-                count: &compressed,
+                count: compressed_count,
             };
-            if let Err(error) = inflate(counted, &sender) {
-                *inflate_failure
+            if let Err(error) = inflate(counted, &sender, &recycled) {
+                *failure_slot
                     .lock()
                     .unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(error);
             }
             drop(sender);
+            drop(recycled);
         });
         let chunks = Chunks {
             receiver,
+            recycle,
             chunk: Vec::new(),
             position: 0,
             ended: false,
@@ -81,10 +87,16 @@ enum Message {
 
 /// Inflates `input` to its end, sending full chunks. A receiver that hung up means the tar
 /// side failed; that is its error to report, not this thread's.
-fn inflate(input: impl Read, sender: &SyncSender<Message>) -> Result<(), ExtractError> {
+fn inflate(
+    input: impl BufRead,
+    sender: &SyncSender<Message>,
+    recycled: &Receiver<Vec<u8>>,
+) -> Result<(), ExtractError> {
     let mut decoder = MultiGzDecoder::new(input);
     loop {
-        let mut chunk = vec![0; CHUNK];
+        let mut chunk = recycled.try_recv().unwrap_or_default();
+        // A recycled chunk is usually full length already, so this zeroes nothing.
+        chunk.resize(CHUNK, 0);
         let mut filled = 0;
         while filled < CHUNK {
             match decoder.read(&mut chunk[filled..]) {
@@ -124,9 +136,21 @@ impl<R: Read> Read for Counted<'_, R> {
     }
 }
 
+impl<R: BufRead> BufRead for Counted<'_, R> {
+    fn fill_buf(&mut self) -> io::Result<&[u8]> {
+        self.inner.fill_buf()
+    }
+
+    fn consume(&mut self, amount: usize) {
+        self.count.fetch_add(amount as u64, Ordering::Relaxed);
+        self.inner.consume(amount);
+    }
+}
+
 /// The inflated stream, read from the chunks the inflating thread sends.
 struct Chunks {
     receiver: Receiver<Message>,
+    recycle: SyncSender<Vec<u8>>,
     chunk: Vec<u8>,
     position: usize,
     ended: bool,
@@ -140,7 +164,8 @@ impl Read for Chunks {
             }
             match self.receiver.recv() {
                 Ok(Message::Data(chunk)) => {
-                    self.chunk = chunk;
+                    let done = std::mem::replace(&mut self.chunk, chunk);
+                    let _ = self.recycle.try_send(done);
                     self.position = 0;
                 }
                 Ok(Message::End) => self.ended = true,
