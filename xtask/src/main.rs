@@ -36,6 +36,9 @@ commands:
   compat                 the published taskcluster-download crate against our fake services
   bench download [--size-mib N] [--rounds N]
                          fetchkit download against curl, sha256sum and openssl on loopback nginx
+  bench extract [--rounds N] [--zip-files N] [--tar-mb N]
+                         fetchkit extract against unzip and tar xzf, and streaming a tar.gz from
+                         loopback nginx against download-only and extract-only
   bench index-cache [--rounds N] [--crates N] [--versions N] [--min-ms N]
                          fetchkit's index cache reader against the tame-index crate: newest
                          matching version from one 2,000-version cache file and from 10,000 files

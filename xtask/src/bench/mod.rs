@@ -5,6 +5,7 @@
 //! and medians, and the machine description for `docs/benchmarks.md`.
 
 mod download;
+mod extract;
 mod index_cache;
 mod lister;
 
@@ -22,7 +23,7 @@ use anyhow::{Context, bail, format_err};
 
 use crate::util;
 
-const BENCHES: &[&str] = &["download", "index-cache", "lister"];
+const BENCHES: &[&str] = &["download", "extract", "index-cache", "lister"];
 
 pub(crate) fn run(args: Vec<String>) -> anyhow::Result<()> {
     let mut args = args.into_iter();
@@ -30,6 +31,7 @@ pub(crate) fn run(args: Vec<String>) -> anyhow::Result<()> {
     let rest: Vec<String> = args.collect();
     match name.as_deref() {
         Some("download") => download::run(&rest),
+        Some("extract") => extract::run(&rest),
         Some("index-cache") => index_cache::run(&rest),
         Some("lister") => lister::run(&rest),
         Some(other) => bail!(
@@ -69,6 +71,18 @@ pub(crate) const OPENSSL: Tool = Tool {
 pub(crate) const SHA256SUM: Tool = Tool {
     program: "sha256sum",
     package: "coreutils",
+    extra: &[],
+};
+/// Info-ZIP's `unzip`, the zip extractor most systems ship.
+pub(crate) const UNZIP: Tool = Tool {
+    program: "unzip",
+    package: "unzip",
+    extra: &[],
+};
+/// GNU tar (`tar xzf` runs gzip as a second process).
+pub(crate) const TAR: Tool = Tool {
+    program: "tar",
+    package: "tar",
     extra: &[],
 };
 
