@@ -58,7 +58,7 @@ use flate2::{Compression, write::GzEncoder};
 use sha2::{Digest, Sha256};
 use zip::{CompressionMethod, ZipWriter, write::SimpleFileOptions};
 
-use super::{MIB, NGINX, Nginx, TAR, UNZIP};
+use super::{MIB, NGINX, Nginx, TAR, UNZIP, pass, warm_page_cache};
 use crate::{flags, util};
 
 /// `unzip / fetchkit` and `tar xzf / fetchkit` must be at least this: fetchkit no slower.
@@ -387,15 +387,6 @@ impl Bench {
 
 /// Writing `1` drops the clean page cache (files' and the block device's).
 const DROP_CACHES: &str = "/proc/sys/vm/drop_caches";
-
-/// Reads `path` through, so that the next run finds it in the page cache.
-fn warm_page_cache(path: &Path) -> anyhow::Result<()> {
-    let mut file =
-        fs::File::open(path).with_context(|| format!("{}: cannot open", path.display()))?;
-    io::copy(&mut file, &mut io::sink())
-        .with_context(|| format!("{}: cannot read", path.display()))?;
-    Ok(())
-}
 
 /// Removes a file or a whole folder, if there.
 fn remove_path(path: &Path) -> anyhow::Result<()> {
@@ -1250,11 +1241,6 @@ impl Report {
 /// The verdict line's words.
 fn verdict(ok: bool) -> &'static str {
     if ok { "target met" } else { "target MISSED" }
-}
-
-/// The markdown cell's word, as in the other tables of `docs/benchmarks.md`.
-fn pass(ok: bool) -> &'static str {
-    if ok { "PASS" } else { "FAIL" }
 }
 
 #[cfg(test)]

@@ -46,6 +46,7 @@ use std::{
 use anyhow::{Context, bail, format_err};
 use sha2::{Digest, Sha256};
 
+use super::pass;
 use crate::{flags, util};
 
 /// `tame-index IndexKrate / fetchkit` (time per pass) must be at least this, on each data set.
@@ -550,10 +551,6 @@ fn format_time(d: Duration) -> String {
 /// Cache-file bytes read per second, in MB/s.
 fn throughput(bytes: u64, d: Duration) -> String {
     format!("{:.0} MB/s", bytes as f64 / 1e6 / d.as_secs_f64())
-}
-
-fn pass(ok: bool) -> &'static str {
-    if ok { "PASS" } else { "FAIL" }
 }
 
 #[cfg(test)]

@@ -38,7 +38,7 @@ use std::{
 
 use anyhow::{Context, bail, format_err};
 
-use super::Tool;
+use super::{Tool, pass, warm_page_cache};
 use crate::{flags, gen_dump, util};
 
 /// `fetchkit / decompression bound` must be at most this.
@@ -371,15 +371,6 @@ struct Sample {
 
 /// Runs `cmd` under `time -f %M`, echoing it and its stdout (or sending its stdout to
 /// /dev/null, for the listing itself); fails with its last stderr lines unless it exits 0.
-/// Reads `path` through, so that the next run finds it in the page cache.
-fn warm_page_cache(path: &Path) -> anyhow::Result<()> {
-    let mut file =
-        fs::File::open(path).with_context(|| format!("{}: cannot open", path.display()))?;
-    std::io::copy(&mut file, &mut std::io::sink())
-        .with_context(|| format!("{}: cannot read", path.display()))?;
-    Ok(())
-}
-
 fn measure(time: &Path, dir: &Path, cmd: &Command, discard_stdout: bool) -> anyhow::Result<Sample> {
     let rss_file = dir.join("peak-rss.txt");
     let mut timed = Command::new(time);
@@ -686,10 +677,6 @@ fn ratio_verdict(
 /// MB (10^6 bytes) from KiB, as `time -f %M` reports.
 fn mb(kib: u64) -> f64 {
     kib as f64 * 1024.0 / 1e6
-}
-
-fn pass(ok: bool) -> &'static str {
-    if ok { "PASS" } else { "FAIL" }
 }
 
 #[cfg(test)]

@@ -202,6 +202,20 @@ pub(crate) fn throughput(mib: u64, elapsed: Duration) -> f64 {
     mib as f64 / elapsed.as_secs_f64()
 }
 
+/// Reads `path` through, so that the next run finds it in the page cache.
+pub(crate) fn warm_page_cache(path: &Path) -> anyhow::Result<()> {
+    let mut file =
+        fs::File::open(path).with_context(|| format!("{}: cannot open", path.display()))?;
+    std::io::copy(&mut file, &mut std::io::sink())
+        .with_context(|| format!("{}: cannot read", path.display()))?;
+    Ok(())
+}
+
+/// A target's cell in `docs/benchmarks.md`.
+pub(crate) fn pass(ok: bool) -> &'static str {
+    if ok { "PASS" } else { "FAIL" }
+}
+
 /// Today's date, `date -u +%F`.
 pub(crate) fn today() -> anyhow::Result<String> {
     Ok(util::read_quiet(Command::new("date").args(["-u", "+%F"]))?
