@@ -181,6 +181,28 @@ fn fetch_prints_the_checksum_and_extract_only_extracts() {
         context.read("raw/gates-1.0/Orbit.toml"),
         b"[ip]\nname = \"gates\"\n"
     );
+    // `extract` skips the archive's SHA-256 unless one is given, and then checks it.
+    let wrong = "1".repeat(64);
+    let error = context
+        .fetchkit(&["extract", &url, "--dest", "bad", "--sha256", &wrong])
+        .failure()
+        .to_owned();
+    assert!(error.contains("sha256 mismatch"), "{error}");
+    assert!(!context.path("bad").exists());
+    context
+        .fetchkit(&[
+            "extract",
+            &url,
+            "--dest",
+            "pinned",
+            "--sha256",
+            &sha256_hex(&archive),
+        ])
+        .success();
+    assert_eq!(
+        context.read("pinned/gates-1.0/Orbit.toml"),
+        b"[ip]\nname = \"gates\"\n"
+    );
     context.write("gates.zip", &zip(&package()));
     context
         .fetchkit(&["extract", "gates.zip", "--dest", "from-zip"])

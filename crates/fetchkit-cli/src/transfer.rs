@@ -104,7 +104,9 @@ pub(crate) fn summary(
         line.push_str(", ");
         line.extend(content_type.chars().filter(|c| !c.is_control()));
     }
-    line.push_str(&format!(", sha256 {}", done.sha256));
+    if let Some(sha256) = done.sha256 {
+        line.push_str(&format!(", sha256 {sha256}"));
+    }
     if done.sha512.is_some() {
         line.push_str(", sha512 verified");
     }

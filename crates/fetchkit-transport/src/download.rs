@@ -57,7 +57,11 @@ pub struct Download {
     pub url: RedactedUrl,
     /// Size and digests the body must have.
     pub expected: Expected,
-    /// Compute SHA-512 even when no SHA-512 is expected (SHA-256 is always computed).
+    /// Compute SHA-256 even when no SHA-256 is expected. Default on; turn it off when nobody
+    /// reads [`Downloaded::sha256`], which saves a pass over every byte (a streamed
+    /// extraction on a busy machine feels it).
+    pub compute_sha256: bool,
+    /// Compute SHA-512 even when no SHA-512 is expected. Default off.
     pub compute_sha512: bool,
     /// Continue interrupted transfers with range requests when the server allows. Default on.
     pub resume: bool,
@@ -72,6 +76,7 @@ impl fmt::Debug for Download {
         f.debug_struct("Download")
             .field("url", &self.url)
             .field("expected", &self.expected)
+            .field("compute_sha256", &self.compute_sha256)
             .field("compute_sha512", &self.compute_sha512)
             .field("resume", &self.resume)
             .field("progress", &self.progress.is_some())
@@ -86,6 +91,7 @@ impl Download {
         Download {
             url: RedactedUrl::new(url),
             expected: Expected::default(),
+            compute_sha256: true,
             compute_sha512: false,
             resume: true,
             progress: None,
@@ -160,8 +166,8 @@ pub(crate) fn redact_unparsed(url: &str) -> String {
 pub struct Downloaded {
     /// Length of the decoded body.
     pub size: u64,
-    /// SHA-256 of the decoded body.
-    pub sha256: Sha256Digest,
+    /// SHA-256 of the decoded body, when it was expected or asked for (the default).
+    pub sha256: Option<Sha256Digest>,
     /// SHA-512 of the decoded body, when it was expected or asked for.
     pub sha512: Option<Sha512Digest>,
     /// The response's `Content-Type`, when it had one.
@@ -321,7 +327,7 @@ struct ResumePoint {
 /// A verified body.
 struct Body {
     size: u64,
-    sha256: Sha256Digest,
+    sha256: Option<Sha256Digest>,
     sha512: Option<Sha512Digest>,
     content_type: Option<String>,
 }
@@ -391,7 +397,10 @@ async fn attempt_once<F: AsyncWriterFactory>(
     } else {
         (
             0,
-            Hashers::new(download.compute_sha512 || download.expected.sha512.is_some()),
+            Hashers::new(
+                download.compute_sha256 || download.expected.sha256.is_some(),
+                download.compute_sha512 || download.expected.sha512.is_some(),
+            ),
             false,
         )
     };
@@ -596,13 +605,13 @@ fn verify(
             at_least: false,
         });
     }
-    if let Some(sha256) = expected.sha256
-        && sha256 != digests.sha256
+    if let (Some(sha256), Some(actual)) = (expected.sha256, digests.sha256)
+        && sha256 != actual
     {
         return Err(ErrorKind::DigestMismatch {
             algorithm: Sha256Digest::ALGORITHM,
             expected: sha256.to_hex(),
-            actual: digests.sha256.to_hex(),
+            actual: actual.to_hex(),
         });
     }
     if let (Some(sha512), Some(actual)) = (expected.sha512, digests.sha512)

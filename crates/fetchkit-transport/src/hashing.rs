@@ -18,27 +18,33 @@ const QUEUE_DEPTH: usize = 64;
 /// The digests of one body, carried across attempts when a download resumes.
 #[derive(Clone, Debug)]
 pub(crate) struct Hashers {
-    sha256: Sha256,
+    sha256: Option<Sha256>,
     sha512: Option<Sha512>,
 }
 
 /// What the hashers computed.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Digests {
-    pub(crate) sha256: Sha256Digest,
+    pub(crate) sha256: Option<Sha256Digest>,
     pub(crate) sha512: Option<Sha512Digest>,
 }
 
 impl Hashers {
-    pub(crate) fn new(sha512: bool) -> Hashers {
+    pub(crate) fn new(sha256: bool, sha512: bool) -> Hashers {
         Hashers {
-            sha256: Sha256::new(),
+            sha256: sha256.then(Sha256::new),
             sha512: sha512.then(Sha512::new),
         }
     }
 
+    fn is_empty(&self) -> bool {
+        self.sha256.is_none() && self.sha512.is_none()
+    }
+
     fn update(&mut self, data: &[u8]) {
-        self.sha256.update(data);
+        if let Some(sha256) = &mut self.sha256 {
+            sha256.update(data);
+        }
         if let Some(sha512) = &mut self.sha512 {
             sha512.update(data);
         }
@@ -46,7 +52,9 @@ impl Hashers {
 
     fn finish(self) -> Digests {
         Digests {
-            sha256: Sha256Digest(self.sha256.finalize().into()),
+            sha256: self
+                .sha256
+                .map(|sha256| Sha256Digest(sha256.finalize().into())),
             sha512: self
                 .sha512
                 .map(|sha512| Sha512Digest(sha512.finalize().into())),
@@ -106,12 +114,17 @@ impl HashPipeline {
 
     pub(crate) async fn update(&mut self, piece: Bytes) {
         match self {
+            // Nothing to hash: a download that expects no digest and reports none.
+            HashPipeline::Inline { hashers, .. } if hashers.is_empty() => {}
             HashPipeline::Inline { hashers, hashed } => {
                 hashers.update(&piece);
                 *hashed += piece.len() as u64;
                 if *hashed >= OFFLOAD_AFTER {
                     let hashers = (**hashers).clone();
-                    let mut workers = vec![Worker::spawn(Hasher::Sha256(hashers.sha256))];
+                    let mut workers = Vec::new();
+                    if let Some(sha256) = hashers.sha256 {
+                        workers.push(Worker::spawn(Hasher::Sha256(sha256)));
+                    }
                     if let Some(sha512) = hashers.sha512 {
                         workers.push(Worker::spawn(Hasher::Sha512(sha512)));
                     }
@@ -143,10 +156,7 @@ impl HashPipeline {
                         Err(error) => std::panic::resume_unwind(error.into_panic()),
                     }
                 }
-                Hashers {
-                    sha256: sha256.expect("the sha256 worker always runs"),
-                    sha512,
-                }
+                Hashers { sha256, sha512 }
             }
         }
     }

@@ -197,7 +197,7 @@ async fn a_sha512_mismatch_is_caught_even_when_sha256_matches() {
         .await
         .unwrap();
     assert_eq!(done.sha512, Some(sha512_of(&data)));
-    assert_eq!(done.sha256, sha256_of(&data));
+    assert_eq!(done.sha256, Some(sha256_of(&data)));
 }
 
 #[tokio::test]
@@ -214,6 +214,44 @@ async fn sha512_is_computed_only_when_wanted() {
         .await
         .unwrap();
     assert_eq!(done.sha512, Some(sha512_of(&data)));
+}
+
+/// SHA-256 is on by default; turned off it is still computed, and checked, when expected.
+/// Both sizes: small bodies are hashed inline, large ones on worker threads.
+#[tokio::test]
+async fn sha256_can_be_skipped_but_an_expected_one_is_still_verified() {
+    let cx = Context::new();
+    for size in [2000, 3 << 20] {
+        let path = format!("/f{size}");
+        let data = body(size);
+        let mut download = cx.serve(&path, Resource::new(data.clone()));
+        download.compute_sha256 = false;
+        let (got, done) = download_to_vec(&cx.client, &cx.retry, &download)
+            .await
+            .unwrap();
+        assert_eq!((got == data, done.sha256, done.sha512), (true, None, None));
+
+        download.compute_sha512 = true;
+        let (_, done) = download_to_vec(&cx.client, &cx.retry, &download)
+            .await
+            .unwrap();
+        assert_eq!((done.sha256, done.sha512), (None, Some(sha512_of(&data))));
+
+        let mut wrong = sha256_of(&data);
+        wrong.0[0] ^= 1;
+        let error = download_to_vec(&cx.client, &cx.retry, &download.clone().sha256(wrong))
+            .await
+            .unwrap_err();
+        assert!(error.to_string().contains("sha256 mismatch"), "{error}");
+        let (_, done) = download_to_vec(
+            &cx.client,
+            &cx.retry,
+            &download.clone().sha256(sha256_of(&data)),
+        )
+        .await
+        .unwrap();
+        assert_eq!(done.sha256, Some(sha256_of(&data)));
+    }
 }
 
 #[tokio::test]

@@ -293,7 +293,7 @@ async fn each_destination_keeps_only_the_last_attempt() {
         .unwrap();
     assert_eq!(std::fs::read(&path).unwrap(), data);
     assert_eq!(delivered.download.attempts, 3);
-    assert_eq!(delivered.download.sha256, sha256_of(&data));
+    assert_eq!(delivered.download.sha256, Some(sha256_of(&data)));
 }
 
 #[tokio::test]
