@@ -6,6 +6,7 @@
 mod download;
 mod index;
 mod list;
+mod mirror;
 mod protocols;
 mod support;
 mod taskcluster;

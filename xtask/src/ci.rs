@@ -1,8 +1,9 @@
 //! `cargo xtask ci`: the checks a change must pass, in order, stopping at the first failure.
 //!
 //! Format, clippy and the workspace's tests; then the published Taskcluster client against our
-//! fake services (`compat/`), so the fakes stay honest; then each fuzz target for a few seconds,
-//! so a parser that panics on some input fails the run.
+//! fake services (`compat/`), so the fakes stay honest; then real cargo building this workspace
+//! from a fetchkit mirror (`mirror-check`); then each fuzz target for a few seconds, so a parser
+//! that panics on some input fails the run.
 
 use std::time::Instant;
 
@@ -32,6 +33,7 @@ const STEPS: &[Step] = &[
     }),
     ("test", || cargo(&["test", "--workspace", "--locked"])),
     ("compat", compat),
+    ("mirror-check", crate::mirror_check::run),
     ("fuzz", || {
         crate::fuzz::run(&["--seconds".to_owned(), FUZZ_SECONDS.to_owned()])
     }),

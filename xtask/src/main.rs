@@ -5,6 +5,7 @@
 //! - `cargo xtask compat`: the published Taskcluster client against our fake services.
 //! - `cargo xtask bench NAME [FLAGS]`: benchmarks against peer tools on loopback.
 //! - `cargo xtask demo`: download a generated file from a loopback server with the release CLI.
+//! - `cargo xtask mirror-check`: real cargo builds this workspace from a fetchkit mirror.
 //! - `cargo xtask fuzz [TARGET] [--seconds N]`: run the parser fuzz targets in `fuzz/`, bounded.
 //! - `cargo xtask gen-dump --crates N --versions-per-crate M --schema old|new -o FILE`: write a
 //!   synthetic registry database dump (`.tar.gz`) in the real layout, for lister tests and
@@ -20,6 +21,7 @@ mod demo;
 mod flags;
 mod fuzz;
 mod gen_dump;
+mod mirror_check;
 mod util;
 
 #[cfg(test)]
@@ -32,7 +34,7 @@ usage: cargo xtask <command>
 
 commands:
   ci                     cargo fmt --check, cargo clippy -D warnings, cargo test (whole workspace),
-                         compat, and every fuzz target for 10 s
+                         compat, mirror-check, and every fuzz target for 10 s
   compat                 the published taskcluster-download crate against our fake services
   bench download [--size-mib N] [--rounds N]
                          fetchkit download against curl, sha256sum and openssl on loopback nginx
@@ -53,6 +55,8 @@ commands:
                          write a synthetic registry database dump (.tar.gz) in the real layout:
                          dated folder, metadata.json, data/*.csv in export order; same seed,
                          same bytes
+  mirror-check           real cargo builds this workspace from a fetchkit mirror of Cargo.lock,
+                         taken from the cargo home and served by fetchkit serve
   help                   print this message";
 
 fn main() -> ExitCode {
@@ -85,6 +89,10 @@ fn run(args: Vec<String>) -> anyhow::Result<()> {
             demo::run()
         }
         Some("fuzz") => fuzz::run(&rest),
+        Some("mirror-check") => {
+            flags::no_more(&rest, "mirror-check")?;
+            mirror_check::run()
+        }
         Some("gen-dump") => gen_dump::run(&rest),
         None | Some("help" | "-h" | "--help") => {
             println!("{USAGE}");
@@ -93,7 +101,7 @@ fn run(args: Vec<String>) -> anyhow::Result<()> {
         Some(other) => {
             anyhow::bail!(
                 "unknown command `{other}`; known commands: ci, compat, bench, demo, fuzz, gen-dump, \
-                 help"
+                 mirror-check, help"
             )
         }
     }

@@ -4,6 +4,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use fetchkit::mirror::{CrateSpec, Layout, Shard, Versions};
 use fetchkit::transport::{Sha256Digest, Sha512Digest};
 
 /// fetchkit: robust package downloads, resumed when interrupted, verified before they count.
@@ -64,6 +65,141 @@ pub(crate) enum Command {
     /// Cargo's registry index cache files (`registry/index/*/.cache/…`): shown, queried, built.
     #[command(subcommand)]
     Index(IndexCommand),
+
+    /// Mirror crates into a folder that cargo builds from: a sparse registry (served by
+    /// `fetchkit serve` or any static file server) or a cargo local registry.
+    ///
+    /// What to mirror: `--lockfile` (the registry packages of a Cargo.lock) and `--crate`,
+    /// narrowed by `--include`, `--exclude`, `--shard`, `--versions` and `--skip-yanked`.
+    /// Where from: `--index sparse+URL`, else a cargo home's own caches (`--from-cargo-home`,
+    /// the default: no network at all). Every `.crate` file is checked against its index
+    /// `cksum` before it is renamed into place and journaled, so a run stopped any way (Ctrl-C,
+    /// kill -9, a failure) is resumed by the next one, which fetches nothing already verified.
+    /// Index files are written last and list only the versions in place.
+    #[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
+    Mirror(MirrorArgs),
+
+    /// Serve a mirror folder as a sparse registry over HTTP, until Ctrl-C.
+    ///
+    /// Cargo uses it through source replacement: `[source.crates-io] replace-with = "mirror"`
+    /// and `[source.mirror] registry = "sparse+http://ADDR/index/"`. Files get an ETag and a
+    /// Last-Modified date and answer conditional requests with 304; `config.json` is served
+    /// with its download URL pointing at the address the request came to.
+    Serve(ServeArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct MirrorArgs {
+    #[command(subcommand)]
+    pub(crate) command: Option<MirrorCommand>,
+
+    #[command(flatten)]
+    pub(crate) run: MirrorRunArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum MirrorCommand {
+    /// Re-hash every `.crate` file a mirror's index lists, on every core, and report what is
+    /// missing, corrupt or extra; exits 1 if anything is.
+    Verify(MirrorVerifyArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct MirrorRunArgs {
+    /// The mirror folder; created if missing.
+    #[arg(value_name = "DIR", required = true)]
+    pub(crate) dir: Option<PathBuf>,
+
+    /// Mirror the registry packages of this Cargo.lock (repeatable).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) lockfile: Vec<PathBuf>,
+
+    /// Mirror this crate, all versions or those matching REQ (repeatable): `serde`,
+    /// `serde@1`, `tokio@>=1.40, <2`.
+    #[arg(long = "crate", value_name = "NAME[@REQ]")]
+    pub(crate) crates: Vec<CrateSpec>,
+
+    /// Take index files and crates from this sparse index (`sparse+http(s)://…/`).
+    #[arg(long, value_name = "URL", conflicts_with = "from_cargo_home")]
+    pub(crate) index: Option<String>,
+
+    /// Take index lines and crates from a cargo home's caches, with no network [the default;
+    /// DIR defaults to $CARGO_HOME, else ~/.cargo].
+    #[arg(long, value_name = "DIR", num_args = 0..=1, default_missing_value = "")]
+    pub(crate) from_cargo_home: Option<PathBuf>,
+
+    /// Which versions of each `--crate` to mirror: `all`, `latest` or `latest-N`
+    /// (lock file pins are always mirrored).
+    #[arg(long, value_name = "WHICH", default_value = "all")]
+    pub(crate) versions: Versions,
+
+    /// Leave out yanked versions of `--crate` crates.
+    #[arg(long)]
+    pub(crate) skip_yanked: bool,
+
+    /// Only crates whose name matches this glob (repeatable; case-insensitive).
+    #[arg(long, value_name = "GLOB")]
+    pub(crate) include: Vec<String>,
+
+    /// Leave out crates whose name matches this glob (repeatable).
+    #[arg(long, value_name = "GLOB")]
+    pub(crate) exclude: Vec<String>,
+
+    /// Only the crates of share I of N (1-based), by a stable hash of the name, so that N
+    /// machines split one mirror.
+    #[arg(long, value_name = "I/N")]
+    pub(crate) shard: Option<Shard>,
+
+    /// Where `.crate` files go: `sparse` (crates/PREFIX/NAME/NAME-VERSION.crate) or
+    /// `local-registry` (NAME-VERSION.crate at the top: also a cargo local registry).
+    #[arg(long, value_name = "LAYOUT", default_value = "sparse")]
+    pub(crate) layout: Layout,
+
+    /// The URL the folder will be served at, for `index/config.json` (`fetchkit serve`
+    /// rewrites the address to its own).
+    #[arg(long, value_name = "URL", default_value = fetchkit::mirror::DEFAULT_BASE_URL)]
+    pub(crate) base_url: String,
+
+    /// Files fetched at once.
+    #[arg(long, short = 'j', value_name = "N", default_value_t = fetchkit::mirror::DEFAULT_JOBS)]
+    pub(crate) jobs: usize,
+
+    /// Go on past failures (the exit code is still 1, and the next run retries them).
+    #[arg(long)]
+    pub(crate) keep_going: bool,
+
+    /// Print the report as JSON on stdout.
+    #[arg(long)]
+    pub(crate) json: bool,
+
+    #[command(flatten)]
+    pub(crate) transfer: TransferArgs,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct MirrorVerifyArgs {
+    /// The mirror folder.
+    #[arg(value_name = "DIR")]
+    pub(crate) dir: PathBuf,
+
+    /// Threads hashing at once [default: the number of cores].
+    #[arg(long, short = 'j', value_name = "N")]
+    pub(crate) jobs: Option<usize>,
+
+    /// Print the report as JSON on stdout.
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ServeArgs {
+    /// The mirror folder.
+    #[arg(value_name = "DIR")]
+    pub(crate) dir: PathBuf,
+
+    /// The address to listen on.
+    #[arg(long, value_name = "IP:PORT", default_value = "127.0.0.1:8080")]
+    pub(crate) addr: std::net::SocketAddr,
 }
 
 #[derive(Debug, Args)]
@@ -516,7 +652,8 @@ impl Cli {
             Command::Index(IndexCommand::Warm(args)) => &args.transfer,
             Command::Fetch(args) => &args.transfer,
             Command::Extract(args) => &args.transfer,
-            Command::Index(_) | Command::Protocols(_) => return false,
+            Command::Mirror(args) => &args.run.transfer,
+            Command::Index(_) | Command::Protocols(_) | Command::Serve(_) => return false,
         };
         transfer.quiet
     }

@@ -207,7 +207,7 @@ fn cargo_home_of(cache_dir: &Path) -> Option<PathBuf> {
 }
 
 /// `--cargo-home`, else `$CARGO_HOME`, else `~/.cargo`, as cargo finds its home.
-fn cargo_home(given: Option<&Path>) -> anyhow::Result<PathBuf> {
+pub(crate) fn cargo_home(given: Option<&Path>) -> anyhow::Result<PathBuf> {
     if let Some(path) = given {
         return Ok(path.to_owned());
     }

@@ -17,6 +17,7 @@ mod download;
 mod index;
 mod list;
 mod logging;
+mod mirror;
 mod progress;
 mod protocols;
 mod sleeper;
@@ -29,7 +30,8 @@ use std::process::ExitCode;
 use clap::Parser as _;
 
 use crate::cli::{
-    ArtifactCommand, Cli, Command, IndexCommand, ListCommand, ObjectCommand, ProtocolsCommand,
+    ArtifactCommand, Cli, Command, IndexCommand, ListCommand, MirrorArgs, MirrorCommand,
+    ObjectCommand, ProtocolsCommand,
 };
 
 // Downloads churn through large buffers; glibc returns them to the kernel and takes them back,
@@ -55,6 +57,12 @@ async fn main() -> ExitCode {
         Command::Index(IndexCommand::Build(args)) => index::build(args),
         Command::Index(IndexCommand::Fetch(args)) => index::fetch(args).await,
         Command::Index(IndexCommand::Warm(args)) => index::warm(args).await,
+        Command::Mirror(MirrorArgs {
+            command: Some(MirrorCommand::Verify(args)),
+            ..
+        }) => mirror::verify(args).await,
+        Command::Mirror(MirrorArgs { run, .. }) => mirror::run(run).await,
+        Command::Serve(args) => mirror::serve(args).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

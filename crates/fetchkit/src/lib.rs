@@ -11,7 +11,7 @@
 //! | [`protocols`] | `fetchkit-protocols` | fetch protocols: Orbit-compatible configuration, command and archive protocols, safe extraction, content checksums |
 //! | [`index_cache`] | `fetchkit-index-cache` | cargo's index cache format, index paths, sparse-index client |
 //! | [`lister`] | `fetchkit-lister` | registry database-dump listing, incremental |
-//! | [`mirror`] | `fetchkit-mirror` | verified, resumable registry mirrors (to come) |
+//! | [`mirror`] | `fetchkit-mirror` | verified, resumable registry mirrors that cargo builds from, and their server |
 //!
 //! ```no_run
 //! use fetchkit::transport::{Client, Download, Retry, download_to_file};

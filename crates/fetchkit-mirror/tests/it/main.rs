@@ -1,0 +1,154 @@
+//! Integration tests of `fetchkit-mirror`: mirror runs against loopback registries and cargo
+//! homes, `verify`, and the sparse-registry server, with real cargo as the judge.
+
+mod mirror;
+mod serve;
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use fetchkit_mirror::{Mirror, Upstream};
+use fetchkit_retry::{RecordingSleeper, Retry, RetryPolicy};
+use fetchkit_test_support::{FakeCrate, SparseRegistry, Validators};
+use fetchkit_transport::Client;
+
+/// Crates with every shape of name cargo files differently (1, 2, 3 and 4+ characters, mixed
+/// case, `-` and `_`), pre-releases, build metadata, a yanked version, and dependencies
+/// between them (one renamed, one dev-only).
+fn crates() -> Vec<FakeCrate> {
+    vec![
+        FakeCrate::new("a", "1.0.0"),
+        FakeCrate::new("a", "1.1.0+build.7"),
+        FakeCrate::new("ab", "0.1.0").dependency("a", "1"),
+        FakeCrate::new("ab", "0.2.0-alpha.1").dependency("a", "1"),
+        FakeCrate::new("abc", "2.0.0").feature("extra", &[]),
+        FakeCrate::new("abc", "2.1.0").yanked(),
+        FakeCrate::new("MyCrate", "0.3.0")
+            .renamed_dependency("short", "ab", "0.1")
+            .dev_dependency("abc", "2"),
+        FakeCrate::new("dash-name", "1.0.0").dependency("under_name", "1"),
+        FakeCrate::new("under_name", "1.0.0"),
+    ]
+}
+
+fn publish_all(registry: &SparseRegistry) {
+    for krate in crates() {
+        registry.publish(krate);
+    }
+}
+
+/// A registry with [`crates`] published, an empty mirror folder, and a client and retry
+/// policy made for faults: a short stall timeout, and delays recorded instead of slept.
+struct Context {
+    registry: SparseRegistry,
+    out: tempfile::TempDir,
+    client: Client,
+    retry: Retry,
+}
+
+impl Context {
+    fn new() -> Context {
+        let registry = SparseRegistry::start(Validators::ETag);
+        publish_all(&registry);
+        let mut policy = RetryPolicy::default();
+        policy.jitter = false;
+        Context {
+            registry,
+            out: tempfile::tempdir().unwrap(),
+            client: Client::builder()
+                .read_timeout(Duration::from_millis(500))
+                .build()
+                .unwrap(),
+            retry: Retry::new(policy).with_sleeper(Arc::new(RecordingSleeper::default())),
+        }
+    }
+
+    fn dir(&self) -> &Path {
+        self.out.path()
+    }
+
+    /// A mirror run into the folder from the registry; the test adds what to mirror.
+    fn mirror(&self) -> Mirror {
+        Mirror::new(self.dir(), Upstream::Sparse(self.registry.index_url()))
+            .client(self.client.clone())
+            .retry(self.retry.clone())
+    }
+
+    fn published(&self, name: &str, version: &str) -> FakeCrate {
+        crates()
+            .into_iter()
+            .find(|krate| krate.name() == name && krate.version() == version)
+            .unwrap_or_else(|| panic!("{name} {version} is not published"))
+    }
+
+    /// How many `.crate` downloads the registry has answered.
+    fn downloads(&self) -> usize {
+        self.registry
+            .server()
+            .requests()
+            .iter()
+            .filter(|request| request.target.starts_with("/dl/"))
+            .count()
+    }
+}
+
+/// Every file below `root`, relative, `/`-separated, sorted.
+fn file_tree(root: &Path) -> Vec<String> {
+    let mut files = Vec::new();
+    let mut folders = vec![PathBuf::from(root)];
+    while let Some(folder) = folders.pop() {
+        for entry in std::fs::read_dir(&folder).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                folders.push(path);
+            } else {
+                let relative = path.strip_prefix(root).unwrap();
+                files.push(relative.to_string_lossy().replace('\\', "/"));
+            }
+        }
+    }
+    files.sort();
+    files
+}
+
+/// A mirror folder served by `fetchkit_mirror::serve` on loopback until dropped.
+struct Served {
+    addr: SocketAddr,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+impl Served {
+    /// A cargo home `config.toml` replacing cargo's default registry with this one.
+    fn cargo_config(&self) -> String {
+        format!(
+            "[source.crates-io]\nreplace-with = \"mirror\"\n\n[source.mirror]\nregistry = \
+             \"sparse+http://{}/index/\"\n\n[net]\nretry = 0\n",
+            self.addr
+        )
+    }
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+async fn serve_folder(root: &Path) -> Served {
+    let server = fetchkit_mirror::serve::Server::bind(root, "127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap();
+    let addr = server.local_addr();
+    let (stop, stopped) = tokio::sync::oneshot::channel();
+    tokio::spawn(server.run(async {
+        let _ = stopped.await;
+    }));
+    Served {
+        addr,
+        stop: Some(stop),
+    }
+}
