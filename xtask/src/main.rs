@@ -47,6 +47,9 @@ commands:
   bench lister [--crates N] [--versions-per-crate M] [--rounds N]
                          fetchkit list crates against the inflate bound, the db-dump crate and
                          Software Heritage's lister on a full-scale synthetic dump
+  bench mirror [--crates N] [--rounds N] [--jobs N]
+                         fetchkit mirror against aria2c --checksum and cargo fetch on a loopback
+                         nginx sparse registry, with wrk's requests per second as the ceiling
   demo                   serve a generated 64 MiB file on loopback and download it with fetchkit
   fuzz [TARGET] [--seconds N]
                          run each fuzz target in fuzz/ (or just TARGET) for N seconds (default 30)

@@ -105,7 +105,15 @@ fn copy_tracked_files(root: &Path, copy: &Path) -> anyhow::Result<()> {
     let listed = util::read_quiet(
         Command::new("git")
             .current_dir(root)
-            .args(["ls-files", "-z"]),
+            // Tracked files and new ones not ignored: the workspace as it stands, as a clean
+            // clone of a commit of it would have it.
+            .args([
+                "ls-files",
+                "-z",
+                "--cached",
+                "--others",
+                "--exclude-standard",
+            ]),
     )?;
     for relative in listed.split('\0').filter(|name| !name.is_empty()) {
         let from = root.join(relative);

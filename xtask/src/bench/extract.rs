@@ -49,7 +49,7 @@ use std::{
     fs,
     io::{self, BufWriter, Write},
     path::{Path, PathBuf},
-    process::{Command, Stdio},
+    process::Command,
     time::Duration,
 };
 
@@ -58,7 +58,7 @@ use flate2::{Compression, write::GzEncoder};
 use sha2::{Digest, Sha256};
 use zip::{CompressionMethod, ZipWriter, write::SimpleFileOptions};
 
-use super::{MIB, NGINX, Nginx, TAR, UNZIP, pass, warm_page_cache};
+use super::{MIB, NGINX, Nginx, TAR, UNZIP, lacks_command, pass, remove_path, warm_page_cache};
 use crate::{flags, util};
 
 /// `unzip / fetchkit` and `tar xzf / fetchkit` must be at least this: fetchkit no slower.
@@ -237,19 +237,6 @@ pub(crate) fn run(args: &[String]) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Why the CLI cannot run `fetchkit COMMAND`, if it cannot: its `--help` fails while the
-/// command is not written yet.
-fn lacks_command(fetchkit: &Path, command: &str) -> anyhow::Result<Option<String>> {
-    let status = Command::new(fetchkit)
-        .args([command, "--help"])
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .with_context(|| format!("could not start `{} {command} --help`", fetchkit.display()))?;
-    Ok((!status.success()).then(|| format!("the built CLI has no `{command}` ({status})")))
-}
-
 fn first_line(text: &str) -> String {
     text.lines().next().unwrap_or_default().trim().to_owned()
 }
@@ -387,17 +374,6 @@ impl Bench {
 
 /// Writing `1` drops the clean page cache (files' and the block device's).
 const DROP_CACHES: &str = "/proc/sys/vm/drop_caches";
-
-/// Removes a file or a whole folder, if there.
-fn remove_path(path: &Path) -> anyhow::Result<()> {
-    let result = match fs::symlink_metadata(path) {
-        Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(()),
-        Err(err) => Err(err),
-        Ok(meta) if meta.is_dir() => fs::remove_dir_all(path),
-        Ok(_) => fs::remove_file(path),
-    };
-    result.with_context(|| format!("{}: cannot remove", path.display()))
-}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Kind {

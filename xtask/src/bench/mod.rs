@@ -8,6 +8,7 @@ mod download;
 mod extract;
 mod index_cache;
 mod lister;
+mod mirror;
 
 use std::{
     fs,
@@ -23,7 +24,7 @@ use anyhow::{Context, bail, format_err};
 
 use crate::util;
 
-const BENCHES: &[&str] = &["download", "extract", "index-cache", "lister"];
+const BENCHES: &[&str] = &["download", "extract", "index-cache", "lister", "mirror"];
 
 pub(crate) fn run(args: Vec<String>) -> anyhow::Result<()> {
     let mut args = args.into_iter();
@@ -34,6 +35,7 @@ pub(crate) fn run(args: Vec<String>) -> anyhow::Result<()> {
         Some("extract") => extract::run(&rest),
         Some("index-cache") => index_cache::run(&rest),
         Some("lister") => lister::run(&rest),
+        Some("mirror") => mirror::run(&rest),
         Some(other) => bail!(
             "unknown bench `{other}`; known benches: {}",
             BENCHES.join(", ")
@@ -209,6 +211,30 @@ pub(crate) fn warm_page_cache(path: &Path) -> anyhow::Result<()> {
     std::io::copy(&mut file, &mut std::io::sink())
         .with_context(|| format!("{}: cannot read", path.display()))?;
     Ok(())
+}
+
+/// Why the CLI cannot run `fetchkit COMMAND`, if it cannot: its `--help` fails while the
+/// command is not written yet.
+pub(crate) fn lacks_command(fetchkit: &Path, command: &str) -> anyhow::Result<Option<String>> {
+    let status = Command::new(fetchkit)
+        .args([command, "--help"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .with_context(|| format!("could not start `{} {command} --help`", fetchkit.display()))?;
+    Ok((!status.success()).then(|| format!("the built CLI has no `{command}` ({status})")))
+}
+
+/// Removes a file or a whole folder, if there.
+pub(crate) fn remove_path(path: &Path) -> anyhow::Result<()> {
+    let result = match fs::symlink_metadata(path) {
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(err) => Err(err),
+        Ok(meta) if meta.is_dir() => fs::remove_dir_all(path),
+        Ok(_) => fs::remove_file(path),
+    };
+    result.with_context(|| format!("{}: cannot remove", path.display()))
 }
 
 /// A target's cell in `docs/benchmarks.md`.
