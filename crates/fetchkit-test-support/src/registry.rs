@@ -47,6 +47,27 @@ struct FakeDependency {
 }
 
 impl FakeCrate {
+    /// A registry's worth of crates with every shape of name cargo files differently (1, 2, 3
+    /// and 4+ characters, mixed case, `-` and `_`), pre-releases, build metadata, a yanked
+    /// version, and dependencies between them (one renamed, one dev-only): `a` 1.0.0 and
+    /// 1.1.0+build.7, `ab` 0.1.0 and 0.2.0-alpha.1, `abc` 2.0.0 and 2.1.0 (yanked), `MyCrate`
+    /// 0.3.0, `dash-name` 1.0.0 and `under_name` 1.0.0.
+    pub fn samples() -> Vec<FakeCrate> {
+        vec![
+            FakeCrate::new("a", "1.0.0"),
+            FakeCrate::new("a", "1.1.0+build.7"),
+            FakeCrate::new("ab", "0.1.0").dependency("a", "1"),
+            FakeCrate::new("ab", "0.2.0-alpha.1").dependency("a", "1"),
+            FakeCrate::new("abc", "2.0.0").feature("extra", &[]),
+            FakeCrate::new("abc", "2.1.0").yanked(),
+            FakeCrate::new("MyCrate", "0.3.0")
+                .renamed_dependency("short", "ab", "0.1")
+                .dev_dependency("abc", "2"),
+            FakeCrate::new("dash-name", "1.0.0").dependency("under_name", "1"),
+            FakeCrate::new("under_name", "1.0.0"),
+        ]
+    }
+
     /// `name` at `version` (build metadata and pre-releases allowed), with no dependencies.
     pub fn new(name: &str, version: &str) -> FakeCrate {
         FakeCrate {

@@ -58,7 +58,9 @@ use flate2::{Compression, write::GzEncoder};
 use sha2::{Digest, Sha256};
 use zip::{CompressionMethod, ZipWriter, write::SimpleFileOptions};
 
-use super::{MIB, NGINX, Nginx, TAR, UNZIP, lacks_command, pass, remove_path, warm_page_cache};
+use super::{
+    MIB, NGINX, Nginx, TAR, UNZIP, lacks_command, pass, remove_path, verdict, warm_page_cache,
+};
 use crate::{flags, util};
 
 /// `unzip / fetchkit` and `tar xzf / fetchkit` must be at least this: fetchkit no slower.
@@ -1212,11 +1214,6 @@ impl Report {
             ratio(Which::Fetch),
         )
     }
-}
-
-/// The verdict line's words.
-fn verdict(ok: bool) -> &'static str {
-    if ok { "target met" } else { "target MISSED" }
 }
 
 #[cfg(test)]

@@ -59,7 +59,9 @@ use anyhow::{Context, bail, format_err};
 use flate2::{Compression, write::GzEncoder};
 use sha2::{Digest, Sha256};
 
-use super::{NGINX, Nginx, Tool, lacks_command, pass, remove_path, warm_page_cache};
+use fetchkit_index_cache::index_path;
+
+use super::{NGINX, Nginx, Tool, lacks_command, pass, remove_path, verdict, warm_page_cache};
 use crate::{flags, util};
 
 /// `fetchkit / aria2c` in files per second must be at least this.
@@ -883,17 +885,6 @@ fn crate_name(number: u64) -> String {
     format!("bench-crate-{number:05}")
 }
 
-/// Cargo's index path of a crate: `1/{name}`, `2/{name}`, `3/{first}/{name}`, else
-/// `{first two}/{next two}/{name}`, all lower-case.
-fn index_path(name: &str) -> String {
-    let name = name.to_ascii_lowercase();
-    match name.len() {
-        0..=2 => format!("{}/{name}", name.len()),
-        3 => format!("3/{}/{name}", &name[..1]),
-        _ => format!("{}/{}/{name}", &name[..2], &name[2..4]),
-    }
-}
-
 /// A crate file's size: log-normal around [`MEDIAN_BYTES`], clamped to the bounds. The normal
 /// draw is Box-Muller's, whose tails (unlike a sum of uniforms) reach the MB sizes.
 fn draw_size(rng: &mut fastrand::Rng) -> u64 {
@@ -1225,11 +1216,6 @@ fn median_f64(mut values: Vec<f64>) -> Option<f64> {
     }
 }
 
-/// The verdict line's words.
-fn verdict(ok: bool) -> &'static str {
-    if ok { "target met" } else { "target MISSED" }
-}
-
 #[cfg(test)]
 mod tests {
     use std::{io::Read, time::Duration};
@@ -1237,8 +1223,8 @@ mod tests {
     use flate2::read::GzDecoder;
 
     use super::{
-        CrateFile, Registry, Report, Round, Which, crate_file, draw_size, index_path, parse_ldd,
-        parse_listing, parse_wrk,
+        CrateFile, Registry, Report, Round, Which, crate_file, draw_size, parse_ldd, parse_listing,
+        parse_wrk,
     };
 
     fn round(fetchkit_ms: Option<u64>, aria2c_ms: u64, cargo_ms: u64, wrk: f64) -> Round {
@@ -1325,14 +1311,6 @@ fetchkit / wrk = 0.25, files per second against requests per second, median of t
         assert_eq!(Which::Aria2c.show(2.03), "2.03");
         assert_eq!(Which::Cargo.show(9.998), "9.998");
         assert_eq!(Which::Ceiling.show(0.5), "0.50");
-    }
-
-    #[test]
-    fn index_paths_follow_cargo() {
-        assert_eq!(index_path("a"), "1/a");
-        assert_eq!(index_path("ab"), "2/ab");
-        assert_eq!(index_path("Abc"), "3/a/abc");
-        assert_eq!(index_path("bench-crate-00042"), "be/nc/bench-crate-00042");
     }
 
     #[test]

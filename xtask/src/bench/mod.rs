@@ -237,6 +237,11 @@ pub(crate) fn remove_path(path: &Path) -> anyhow::Result<()> {
     result.with_context(|| format!("{}: cannot remove", path.display()))
 }
 
+/// A verdict line's words.
+pub(crate) fn verdict(ok: bool) -> &'static str {
+    if ok { "target met" } else { "target MISSED" }
+}
+
 /// A target's cell in `docs/benchmarks.md`.
 pub(crate) fn pass(ok: bool) -> &'static str {
     if ok { "PASS" } else { "FAIL" }

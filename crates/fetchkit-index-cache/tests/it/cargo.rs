@@ -16,23 +16,9 @@ use fetchkit_retry::{Retry, RetryPolicy};
 use fetchkit_test_support::{CargoSandbox, FakeCrate, SparseRegistry, Validators};
 use fetchkit_transport::Client;
 
-/// Crates with every shape of name cargo files differently (1, 2, 3 and 4+ characters,
-/// mixed case, `-` and `_`), versions with pre-releases, build metadata and a yanked one, and
-/// dependencies between them (one renamed, one dev-only).
+/// [`FakeCrate::samples`]: every shape of name, version and dependency cargo treats apart.
 fn publish_all(registry: &SparseRegistry) {
-    for krate in [
-        FakeCrate::new("a", "1.0.0"),
-        FakeCrate::new("a", "1.1.0+build.7"),
-        FakeCrate::new("ab", "0.1.0").dependency("a", "1"),
-        FakeCrate::new("ab", "0.2.0-alpha.1").dependency("a", "1"),
-        FakeCrate::new("abc", "2.0.0").feature("extra", &[]),
-        FakeCrate::new("abc", "2.1.0").yanked(),
-        FakeCrate::new("MyCrate", "0.3.0")
-            .renamed_dependency("short", "ab", "0.1")
-            .dev_dependency("abc", "2"),
-        FakeCrate::new("dash-name", "1.0.0").dependency("under_name", "1"),
-        FakeCrate::new("under_name", "1.0.0"),
-    ] {
+    for krate in FakeCrate::samples() {
         registry.publish(krate);
     }
 }

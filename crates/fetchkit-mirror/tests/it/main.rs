@@ -14,32 +14,15 @@ use fetchkit_retry::{RecordingSleeper, Retry, RetryPolicy};
 use fetchkit_test_support::{FakeCrate, SparseRegistry, Validators};
 use fetchkit_transport::Client;
 
-/// Crates with every shape of name cargo files differently (1, 2, 3 and 4+ characters, mixed
-/// case, `-` and `_`), pre-releases, build metadata, a yanked version, and dependencies
-/// between them (one renamed, one dev-only).
-fn crates() -> Vec<FakeCrate> {
-    vec![
-        FakeCrate::new("a", "1.0.0"),
-        FakeCrate::new("a", "1.1.0+build.7"),
-        FakeCrate::new("ab", "0.1.0").dependency("a", "1"),
-        FakeCrate::new("ab", "0.2.0-alpha.1").dependency("a", "1"),
-        FakeCrate::new("abc", "2.0.0").feature("extra", &[]),
-        FakeCrate::new("abc", "2.1.0").yanked(),
-        FakeCrate::new("MyCrate", "0.3.0")
-            .renamed_dependency("short", "ab", "0.1")
-            .dev_dependency("abc", "2"),
-        FakeCrate::new("dash-name", "1.0.0").dependency("under_name", "1"),
-        FakeCrate::new("under_name", "1.0.0"),
-    ]
-}
-
+/// Publishes [`FakeCrate::samples`]: every shape of name, version and dependency cargo treats
+/// apart.
 fn publish_all(registry: &SparseRegistry) {
-    for krate in crates() {
+    for krate in FakeCrate::samples() {
         registry.publish(krate);
     }
 }
 
-/// A registry with [`crates`] published, an empty mirror folder, and a client and retry
+/// A registry with [`FakeCrate::samples`] published, an empty mirror folder, and a client and retry
 /// policy made for faults: a short stall timeout, and delays recorded instead of slept.
 struct Context {
     registry: SparseRegistry,
@@ -77,7 +60,7 @@ impl Context {
     }
 
     fn published(&self, name: &str, version: &str) -> FakeCrate {
-        crates()
+        FakeCrate::samples()
             .into_iter()
             .find(|krate| krate.name() == name && krate.version() == version)
             .unwrap_or_else(|| panic!("{name} {version} is not published"))
