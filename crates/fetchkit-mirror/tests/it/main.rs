@@ -22,8 +22,8 @@ fn publish_all(registry: &SparseRegistry) {
     }
 }
 
-/// A registry with [`FakeCrate::samples`] published, an empty mirror folder, and a client and retry
-/// policy made for faults: a short stall timeout, and delays recorded instead of slept.
+/// A registry with [`FakeCrate::samples`] published, an empty mirror folder, and a client and
+/// retry policy made for faults: a short stall timeout, and delays recorded instead of slept.
 struct Context {
     registry: SparseRegistry,
     out: tempfile::TempDir,
