@@ -3,8 +3,11 @@
 //! The README's main job, end to end: the cargo home that built the workspace is the upstream
 //! (no network), `fetchkit mirror` copies the closure of `Cargo.lock` out of it, `fetchkit
 //! mirror verify` re-hashes it, `fetchkit serve` serves it, and cargo, with a fresh cargo home
-//! whose only registry is that server, builds a copy of the workspace. Any request leaving
-//! loopback fails, since the proxy variables point at a closed port.
+//! whose only registry is that server, builds a copy of the workspace. Then nginx serves the
+//! same folder with the configuration `docs/mirror.md` gives, and cargo, with another fresh
+//! cargo home, fetches every package of the lock file from it: the layout works as plain
+//! static files too. Any request leaving loopback fails, since the proxy variables point at a
+//! closed port.
 
 use std::fs;
 use std::io::{BufRead as _, BufReader};
@@ -13,7 +16,12 @@ use std::process::{Child, Command, Stdio};
 
 use anyhow::{Context as _, bail, format_err};
 
+use crate::bench::{self, Nginx};
 use crate::util;
+
+/// The `server` directives `docs/mirror.md` gives for serving a mirror with nginx (the bench's
+/// configuration already sets `default_type`).
+const NGINX_DIRECTIVES: &str = "location /.fetchkit/ { return 404; }\n        etag on;";
 
 pub(crate) fn run() -> anyhow::Result<()> {
     let root = util::project_root();
@@ -28,7 +36,10 @@ pub(crate) fn run() -> anyhow::Result<()> {
     // crates, and the mirror is to hold them all.
     util::run(util::cargo().args(["fetch", "--locked"]))?;
 
+    let nginx = bench::ensure_tools(&[bench::NGINX])?.remove(0);
     let mirror = work.join("mirror");
+    // nginx first: its port goes into `config.json` (`fetchkit serve` rewrites it anyway).
+    let static_server = Nginx::start_with(&nginx, &work, &mirror, NGINX_DIRECTIVES)?;
     util::run(
         Command::new(&fetchkit)
             .arg("mirror")
@@ -36,7 +47,9 @@ pub(crate) fn run() -> anyhow::Result<()> {
             .arg("--lockfile")
             .arg(root.join("Cargo.lock"))
             .arg("--from-cargo-home")
-            .arg(cargo_home()?),
+            .arg(cargo_home()?)
+            .arg("--base-url")
+            .arg(static_server.url("")),
     )?;
     util::run(
         Command::new(&fetchkit)
@@ -48,26 +61,53 @@ pub(crate) fn run() -> anyhow::Result<()> {
     let copy = work.join("workspace");
     copy_tracked_files(&root, &copy)?;
     let home = work.join("cargo-home");
-    fs::create_dir_all(&home)?;
+    let mut build = cargo_using_mirror(&copy, &home, &format!("http://{}", server.addr))?;
+    build
+        .args(["build", "--locked", "--workspace"])
+        .env("CARGO_TARGET_DIR", work.join("target"));
+    util::run(&mut build).context("cargo could not build the workspace from the mirror")?;
+    expect_downloads(&home)?;
+    drop(server);
+    println!(
+        "mirror-check: cargo built the workspace from {} served by fetchkit",
+        mirror.display()
+    );
+    remove(&work.join("target"))?;
+
+    let home = work.join("cargo-home-nginx");
+    let mut fetch = cargo_using_mirror(&copy, &home, &static_server.url(""))?;
+    fetch.args(["fetch", "--locked"]);
+    util::run(&mut fetch).context("cargo could not fetch the lock file from the mirror (nginx)")?;
+    let fetched = expect_downloads(&home)?;
+    println!(
+        "mirror-check: cargo fetched all {fetched} packages of the lock file from {} served by \
+         nginx",
+        mirror.display()
+    );
+    Ok(())
+}
+
+/// Cargo in `workspace` with a fresh cargo home whose only registry is the mirror at
+/// `base_url` (as a replacement for the default one), and no way off loopback.
+fn cargo_using_mirror(workspace: &Path, home: &Path, base_url: &str) -> anyhow::Result<Command> {
+    fs::create_dir_all(home).with_context(|| format!("{}: cannot create", home.display()))?;
     fs::write(
         home.join("config.toml"),
         format!(
             "[source.crates-io]\nreplace-with = \"mirror\"\n\n[source.mirror]\nregistry = \
-             \"sparse+http://{}/index/\"\n",
-            server.addr
+             \"sparse+{}/index/\"\n",
+            base_url.trim_end_matches('/')
         ),
     )?;
-    let mut build = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
+    let mut cargo = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
     for (name, _) in std::env::vars_os() {
         if name.to_string_lossy().starts_with("CARGO_") {
-            build.env_remove(name);
+            cargo.env_remove(name);
         }
     }
-    build
-        .current_dir(&copy)
-        .args(["build", "--locked", "--workspace"])
-        .env("CARGO_HOME", &home)
-        .env("CARGO_TARGET_DIR", work.join("target"))
+    cargo
+        .current_dir(workspace)
+        .env("CARGO_HOME", home)
         .env("CARGO_TERM_PROGRESS_WHEN", "never")
         // Anything but loopback goes to a closed port and fails.
         .env("http_proxy", "http://127.0.0.1:9")
@@ -75,20 +115,24 @@ pub(crate) fn run() -> anyhow::Result<()> {
         .env("HTTPS_PROXY", "http://127.0.0.1:9")
         .env("no_proxy", "127.0.0.1")
         .env("NO_PROXY", "127.0.0.1");
-    util::run(&mut build).context("cargo could not build the workspace from the mirror")?;
-    let downloaded = fs::read_dir(home.join("registry").join("cache"))
-        .map(|entries| entries.count())
-        .unwrap_or(0);
+    Ok(cargo)
+}
+
+/// How many `.crate` files cargo downloaded into `home`; none is an error, since then the
+/// check proved nothing.
+fn expect_downloads(home: &Path) -> anyhow::Result<usize> {
+    let mut downloaded = 0;
+    if let Ok(registries) = fs::read_dir(home.join("registry").join("cache")) {
+        for registry in registries.flatten() {
+            downloaded += fs::read_dir(registry.path())
+                .map(|files| files.count())
+                .unwrap_or(0);
+        }
+    }
     if downloaded == 0 {
         bail!("cargo downloaded nothing from the mirror: the check proved nothing");
     }
-    drop(server);
-    println!(
-        "mirror-check: cargo built the workspace from {}",
-        mirror.display()
-    );
-    remove(&work.join("target"))?;
-    Ok(())
+    Ok(downloaded)
 }
 
 /// `$CARGO_HOME`, else `~/.cargo`: the cargo home that built this workspace.

@@ -281,13 +281,26 @@ impl Nginx {
     /// Writes `<dir>/nginx.conf` (pid, logs and temp paths all under `dir`), starts nginx and
     /// waits until it accepts connections.
     pub(crate) fn start(nginx: &Path, dir: &Path, root: &Path) -> anyhow::Result<Nginx> {
+        Nginx::start_with(nginx, dir, root, "")
+    }
+
+    /// [`Nginx::start`] with `directives` added to the `server` block.
+    pub(crate) fn start_with(
+        nginx: &Path,
+        dir: &Path,
+        root: &Path,
+        directives: &str,
+    ) -> anyhow::Result<Nginx> {
         let port = free_port()?;
         let temp = dir.join("nginx-temp");
         fs::create_dir_all(&temp).with_context(|| format!("{}: cannot create", temp.display()))?;
         let conf = dir.join("nginx.conf");
         let error_log = dir.join("nginx-error.log");
-        fs::write(&conf, nginx_conf(dir, root, &temp, &error_log, port))
-            .with_context(|| format!("{}: cannot write", conf.display()))?;
+        fs::write(
+            &conf,
+            nginx_conf(dir, root, &temp, &error_log, port, directives),
+        )
+        .with_context(|| format!("{}: cannot write", conf.display()))?;
 
         let mut cmd = Command::new(nginx);
         cmd.arg("-p")
@@ -348,7 +361,14 @@ fn free_port() -> anyhow::Result<u16> {
         .port())
 }
 
-fn nginx_conf(dir: &Path, root: &Path, temp: &Path, error_log: &Path, port: u16) -> String {
+fn nginx_conf(
+    dir: &Path,
+    root: &Path,
+    temp: &Path,
+    error_log: &Path,
+    port: u16,
+    directives: &str,
+) -> String {
     let [dir, root, temp, error_log] =
         [dir, root, temp, error_log].map(|p| p.display().to_string());
     format!(
@@ -377,6 +397,7 @@ http {{
     server {{
         listen 127.0.0.1:{port};
         root {root};
+        {directives}
     }}
 }}
 "
