@@ -2,10 +2,13 @@
 //!
 //! The input is split at its first 0xFF byte into the bodies of `crates.csv` and
 //! `versions.csv`, which are packed with a valid `metadata.json` into a real `.tar.gz`, so the
-//! fuzzer spends its time in the parsing rather than failing the gzip header. Properties: no
-//! panic; an error is one line; every page listed has a version, and its lines belong to it;
-//! a page's versions are distinct and in the documented order (semver ones first, by semver,
-//! then the rest as strings), checked against `semver` itself.
+//! fuzzer spends its time in the parsing rather than failing the gzip header. A second 0xFF
+//! starts the body of `dependencies.csv` and turns index metadata on, so the join and the
+//! Postgres array parser are fuzzed too. Properties: no panic; an error is one line; every
+//! page listed has a version, and its lines belong to it; a page's versions are distinct and
+//! in the documented order (semver ones first, by semver, then the rest as strings), checked
+//! against `semver` itself; index metadata is there exactly when asked for, its features are
+//! a JSON object of string arrays and its dependencies name crates.
 #![no_main]
 
 use fetchkit_lister::{LineFormat, ListOptions, Templates, list_from_reader};
@@ -19,22 +22,33 @@ fn place(version: &str) -> (Option<semver::Version>, &str) {
     }
 }
 
-fn dump(crates: &[u8], versions: &[u8]) -> Vec<u8> {
+fn dump(crates: &[u8], versions: &[u8], dependencies: Option<&[u8]>) -> Vec<u8> {
     let encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
     let mut archive = tar::Builder::new(encoder);
-    let members: [(&str, &[u8]); 3] = [
-        ("2026-01-01-020000/metadata.json", b"{\"timestamp\":\"2026-01-01T02:00:00Z\"}"),
+    let mut members: Vec<(&str, &[u8])> = vec![
+        (
+            "2026-01-01-020000/metadata.json",
+            b"{\"timestamp\":\"2026-01-01T02:00:00Z\"}",
+        ),
         ("2026-01-01-020000/data/crates.csv", crates),
         ("2026-01-01-020000/data/versions.csv", versions),
     ];
+    if let Some(dependencies) = dependencies {
+        members.push(("2026-01-01-020000/data/dependencies.csv", dependencies));
+    }
     for (path, body) in members {
         let mut header = tar::Header::new_gnu();
         header.set_size(body.len() as u64);
         header.set_mode(0o644);
         header.set_cksum();
-        archive.append_data(&mut header, path, body).expect("in-memory tar");
+        archive
+            .append_data(&mut header, path, body)
+            .expect("in-memory tar");
     }
-    archive.into_inner().and_then(|encoder| encoder.finish()).expect("in-memory gzip")
+    archive
+        .into_inner()
+        .and_then(|encoder| encoder.finish())
+        .expect("in-memory gzip")
 }
 
 fuzz_target!(|data: &[u8]| {
@@ -42,19 +56,39 @@ fuzz_target!(|data: &[u8]| {
         Some(at) => (&data[..at], &data[at + 1..]),
         None => (data, &b""[..]),
     };
+    let (versions, dependencies) = match versions.iter().position(|&byte| byte == 0xff) {
+        Some(at) => (&versions[..at], Some(&versions[at + 1..])),
+        None => (versions, None),
+    };
     let templates = Templates::new(
         "https://static.registry.example/crates/{crate}/{crate}-{version}.crate",
         "https://registry.example/crates/{crate}",
     )
     .expect("valid templates");
-    let options = ListOptions::new(templates);
-    match list_from_reader(&dump(crates, versions)[..], &options) {
+    let mut options = ListOptions::new(templates);
+    options.index_metadata = dependencies.is_some();
+    match list_from_reader(&dump(crates, versions, dependencies)[..], &options) {
         Ok(listing) => {
             let mut expected = String::new();
             for page in listing.pages() {
                 assert!(!page.versions.is_empty(), "a page without versions");
                 for line in &page.versions {
                     assert_eq!(line.name, page.name, "a line on another crate's page");
+                    assert_eq!(line.metadata.is_some(), options.index_metadata);
+                    if let Some(metadata) = &line.metadata {
+                        let features: serde_json::Value =
+                            serde_json::from_str(&metadata.features).expect("checked JSON");
+                        let object = features.as_object().expect("a JSON object");
+                        assert!(object.values().all(|value| {
+                            value
+                                .as_array()
+                                .is_some_and(|items| items.iter().all(|item| item.is_string()))
+                        }));
+                        for dependency in &metadata.dependencies {
+                            assert!(!dependency.name.is_empty(), "a dependency without a name");
+                            assert!(["normal", "build", "dev"].contains(&dependency.kind.as_str()));
+                        }
+                    }
                 }
                 for pair in page.versions.windows(2) {
                     let (a, b) = (place(&pair[0].version), place(&pair[1].version));

@@ -6,7 +6,7 @@
 //! parallel. Members are recognised by their path whatever the top folder is called and
 //! whatever order they come in; reading stops (and decompression with it) as soon as
 //! `metadata.json`, `crates.csv` and `versions.csv` are done, before the dump's big trailing
-//! tables.
+//! tables, or with index metadata once `dependencies.csv` is done too.
 //!
 //! The CSV reader is `simd-csv`, which finds the next quote, delimiter or newline with
 //! vector instructions instead of stepping a state machine through every byte: on the dump's
@@ -24,7 +24,7 @@ use serde::Deserialize;
 use simd_csv::ByteRecord;
 
 use crate::listing::Builder;
-use crate::rows::{self, At, CrateColumns, DeletedColumns, VersionColumns};
+use crate::rows::{self, At, CrateColumns, DeletedColumns, DependencyColumns, VersionColumns};
 use crate::{ListError, ListOptions, Listing, Timestamp};
 
 /// The members of the dump a listing reads.
@@ -34,6 +34,7 @@ pub(crate) enum Member {
     Crates,
     Versions,
     Deleted,
+    Dependencies,
 }
 
 impl Member {
@@ -43,6 +44,7 @@ impl Member {
             Member::Crates => "data/crates.csv",
             Member::Versions => "data/versions.csv",
             Member::Deleted => "data/deleted_crates.csv",
+            Member::Dependencies => "data/dependencies.csv",
         }
     }
 
@@ -63,6 +65,7 @@ pub(crate) fn classify(path: &str) -> Option<Member> {
         ["data", "crates.csv"] => Some(Member::Crates),
         ["data", "versions.csv"] => Some(Member::Versions),
         ["data", "deleted_crates.csv"] => Some(Member::Deleted),
+        ["data", "dependencies.csv"] => Some(Member::Dependencies),
         _ => None,
     };
     member(&parts).or_else(|| parts.split_first().and_then(|(_, inside)| member(inside)))
@@ -336,7 +339,17 @@ pub(crate) fn parse_archive(input: impl Read, options: &ListOptions) -> Result<L
         source,
     };
     let mut builder = Builder::new(options);
-    let mut seen: [Option<String>; 4] = Default::default();
+    let mut seen: [Option<String>; 5] = Default::default();
+    let needed: &[Member] = if options.index_metadata {
+        &[
+            Member::Metadata,
+            Member::Crates,
+            Member::Versions,
+            Member::Dependencies,
+        ]
+    } else {
+        &[Member::Metadata, Member::Crates, Member::Versions]
+    };
     let mut dump_timestamp: Option<Timestamp> = None;
     let entries = archive.entries().map_err(archive_error)?;
     for entry in entries {
@@ -345,7 +358,10 @@ pub(crate) fn parse_archive(input: impl Read, options: &ListOptions) -> Result<L
             continue;
         }
         let path = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
-        let Some(member) = classify(&path) else {
+        let Some(member) = classify(&path).filter(|member| {
+            // Without index metadata, dependencies are one more table nobody reads.
+            *member != Member::Dependencies || options.index_metadata
+        }) else {
             continue;
         };
         if let Some(first) = &seen[member.index()] {
@@ -376,7 +392,6 @@ pub(crate) fn parse_archive(input: impl Read, options: &ListOptions) -> Result<L
             dump_timestamp = Some(timestamp);
         }
         seen[member.index()] = Some(path);
-        let needed = [Member::Metadata, Member::Crates, Member::Versions];
         if builder.is_stale() || needed.iter().all(|member| seen[member.index()].is_some()) {
             break;
         }
@@ -390,7 +405,7 @@ pub(crate) fn parse_archive(input: impl Read, options: &ListOptions) -> Result<L
         });
     };
     if !builder.is_stale() {
-        for member in [Member::Crates, Member::Versions] {
+        for &member in &needed[1..] {
             if seen[member.index()].is_none() {
                 return Err(ListError::MissingMember {
                     member: member.name(),
@@ -423,14 +438,32 @@ fn read_member(
                     },
                 )
             })?;
-            builder.crates_done();
+            builder.crates_done()?;
         }
         Member::Versions => {
+            let metadata = builder.index_metadata_wanted();
             read_csv(reader, path, builder, |headers| {
-                let columns = VersionColumns::find(headers, path)?;
+                let columns = VersionColumns::find(headers, path, metadata)?;
                 Ok(
                     move |record: &ByteRecord, at: At<'_>, builder: &mut Builder<'_>| {
                         builder.version_row(rows::version_row(record, &columns, at)?, at)
+                    },
+                )
+            })?;
+            builder.versions_done(path)?;
+        }
+        Member::Dependencies => {
+            read_csv(reader, path, builder, |headers| {
+                let columns = DependencyColumns::find(headers, path)?;
+                Ok(
+                    move |record: &ByteRecord, at: At<'_>, builder: &mut Builder<'_>| {
+                        // Most rows are of versions not listed: one field decides.
+                        let version_id = rows::dependency_version_id(record, &columns, at)?;
+                        if builder.wants_dependencies_of(version_id, at.file) {
+                            builder
+                                .dependency_row(rows::dependency_row(record, &columns, at)?, at)?;
+                        }
+                        Ok(())
                     },
                 )
             })?;
@@ -544,7 +577,10 @@ mod tests {
             ("./2022-08-08-020027/metadata.json", Some(Member::Metadata)),
             ("metadata.json", Some(Member::Metadata)),
             ("2022-08-08-020027/data/crates_categories.csv", None),
-            ("2022-08-08-020027/data/dependencies.csv", None),
+            (
+                "2022-08-08-020027/data/dependencies.csv",
+                Some(Member::Dependencies),
+            ),
             ("2022-08-08-020027/README.md", None),
             ("a/b/data/crates.csv", None),
             ("a/b/metadata.json", None),

@@ -39,7 +39,8 @@ pub enum ListError {
     /// A member the listing needs is not in the archive.
     #[error("the dump has no {member}")]
     MissingMember {
-        /// Which one (`metadata.json`, `data/crates.csv` or `data/versions.csv`).
+        /// Which one (`metadata.json`, `data/crates.csv`, `data/versions.csv`, or with index
+        /// metadata `data/dependencies.csv`).
         member: &'static str,
     },
 

@@ -404,7 +404,7 @@ mod tests {
             };
             builder.crate_row(row, at).unwrap();
         }
-        builder.crates_done();
+        builder.crates_done().unwrap();
         let times = [
             "2017-11-30 03:33:14.186028",
             "2017-11-30T03:33:14Z",
@@ -427,6 +427,7 @@ mod tests {
                             updated_at: DumpTime::parse(times[(version % 4) as usize]).unwrap(),
                             yanked: (version + id as u32).is_multiple_of(3),
                             checksum: Sha256Digest([(version * 7 + id as u32) as u8; 32]),
+                            metadata: None,
                         },
                         at,
                     )

@@ -11,10 +11,11 @@ use fetchkit_transport::Sha256Digest;
 use serde::ser::SerializeStruct;
 use serde::{Serialize, Serializer};
 
+use crate::metadata::Join;
 use crate::order;
-use crate::rows::{At, CrateRow, DeletedRow, VersionRow};
+use crate::rows::{self, At, CrateRow, DeletedRow, DependencyRow, VersionRow};
 use crate::template::hex_digits;
-use crate::{DumpTime, ListError, ListOptions, State, Templates, Timestamp};
+use crate::{DumpTime, ListError, ListOptions, State, Templates, Timestamp, VersionMetadata};
 
 /// The result of one listing run.
 ///
@@ -79,8 +80,10 @@ impl Listing {
         let name: Arc<str> = self.table.name(index).into();
         let versions = self
             .table
-            .versions(index)
-            .map(|entry| {
+            .page_rows(index)
+            .iter()
+            .map(|&row| {
+                let entry = self.table.rows.get(row as usize);
                 let version = self.table.number(entry);
                 VersionLine {
                     name: name.clone(),
@@ -91,6 +94,7 @@ impl Listing {
                     checksum: entry.checksum,
                     yanked: entry.yanked,
                     last_update: entry.updated_at,
+                    metadata: self.table.metadata(row),
                 }
             })
             .collect();
@@ -114,6 +118,10 @@ pub struct Stats {
     pub crates_read: u64,
     /// Rows read from `versions.csv` (0 when a stale dump was not read further).
     pub versions_read: u64,
+    /// Rows read from `dependencies.csv` (0 without index metadata).
+    pub dependencies_read: u64,
+    /// Dependencies of the listed versions (0 without index metadata).
+    pub dependencies: u64,
 }
 
 /// All versions of one crate, in semver order.
@@ -137,7 +145,8 @@ pub struct Page {
 ///
 /// Serializes as `name`, `version`, `crate_file`, `filename` (`{name}-{version}.crate`, as
 /// Software Heritage's page lines have it), `checksum` (lower-case hex), `yanked` and
-/// `last_update` (the version's `updated_at`, exactly as the dump wrote it).
+/// `last_update` (the version's `updated_at`, exactly as the dump wrote it); `metadata` is
+/// not serialized, so the lines stay those Software Heritage's loader reads.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct VersionLine {
@@ -153,6 +162,9 @@ pub struct VersionLine {
     pub yanked: bool,
     /// The version's `updated_at`.
     pub last_update: DumpTime,
+    /// What a registry index line needs besides: features, `links`, `rust_version` and
+    /// dependencies. `Some` exactly when [`ListOptions::index_metadata`] was set.
+    pub metadata: Option<Arc<VersionMetadata>>,
 }
 
 impl VersionLine {
@@ -270,9 +282,10 @@ const NO_PAGE: u32 = u32::MAX;
 const PARALLEL_FINISH_ROWS: usize = if cfg!(test) { 1 << 10 } else { 1 << 16 };
 
 /// Hashes crate ids (one multiply, folded): every version row looks its crate up, and the
-/// default SipHash is a tenth of a full listing's time.
+/// default SipHash is a tenth of a full listing's time. (Version ids too, for the index
+/// metadata's join.)
 #[derive(Debug, Default, Clone, Copy)]
-struct IdHasher(u64);
+pub(crate) struct IdHasher(u64);
 
 impl Hasher for IdHasher {
     fn write(&mut self, bytes: &[u8]) {
@@ -291,7 +304,7 @@ impl Hasher for IdHasher {
     }
 }
 
-type IdMap<V> = HashMap<i32, V, BuildHasherDefault<IdHasher>>;
+pub(crate) type IdMap<V> = HashMap<i32, V, BuildHasherDefault<IdHasher>>;
 
 /// What the listing knows of a crate id: not listed, listed (no version row yet), or its page.
 const NOT_LISTED: u32 = u32::MAX;
@@ -444,6 +457,11 @@ impl Names {
             _ => self.sparse.get(&id).copied(),
         }
         .unwrap_or_default()
+    }
+
+    /// `id`'s name, when it has one (names are never empty).
+    fn get(&self, id: i32) -> Option<&str> {
+        Some(self.span(id).text(&self.text)).filter(|name| !name.is_empty())
     }
 }
 
@@ -619,21 +637,26 @@ pub(crate) struct Table {
     starts: Vec<usize>,
     /// The version numbers, one after another.
     numbers: String,
+    /// Each row's index metadata, where the row is listed; empty without index metadata.
+    metadata: Vec<Option<Arc<VersionMetadata>>>,
 }
 
 /// Equal when they list the same pages and versions, however the text is laid out (rows of
 /// crates that were not listed may have left numbers behind).
 impl PartialEq for Table {
     fn eq(&self, other: &Table) -> bool {
-        let same_entry = |a: &Entry, b: &Entry| {
-            self.number(a) == other.number(b)
-                && (a.yanked, a.updated_at, a.checksum) == (b.yanked, b.updated_at, b.checksum)
+        let same_row = |a: u32, b: u32| {
+            let (a_entry, b_entry) = (self.rows.get(a as usize), other.rows.get(b as usize));
+            self.number(a_entry) == other.number(b_entry)
+                && (a_entry.yanked, a_entry.updated_at, a_entry.checksum)
+                    == (b_entry.yanked, b_entry.updated_at, b_entry.checksum)
+                && self.metadata(a) == other.metadata(b)
         };
         self.page_count() == other.page_count()
             && (0..self.page_count()).all(|page| self.name(page) == other.name(page))
             && (0..self.page_count()).all(|page| {
-                let (mine, theirs) = (self.versions(page), other.versions(page));
-                mine.len() == theirs.len() && mine.zip(theirs).all(|(a, b)| same_entry(a, b))
+                let (mine, theirs) = (self.page_rows(page), other.page_rows(page));
+                mine.len() == theirs.len() && mine.iter().zip(theirs).all(|(&a, &b)| same_row(a, b))
             })
     }
 }
@@ -648,6 +671,16 @@ impl Table {
     /// A page's crate name.
     pub(crate) fn name(&self, page: usize) -> &str {
         self.name_spans[page].text(&self.name_text)
+    }
+
+    /// A page's row numbers, in version order.
+    fn page_rows(&self, page: usize) -> &[u32] {
+        &self.order[self.starts[page]..self.starts[page + 1]]
+    }
+
+    /// A row's index metadata.
+    fn metadata(&self, row: u32) -> Option<Arc<VersionMetadata>> {
+        self.metadata.get(row as usize).cloned().flatten()
     }
 
     /// A page's entries, in version order.
@@ -709,9 +742,9 @@ impl ExactSizeIterator for Versions<'_> {}
 
 /// Values in fixed-size chunks: growing never copies or doubles the memory held.
 #[derive(Clone, Debug)]
-struct Chunked<T> {
+pub(crate) struct Chunked<T> {
     chunks: Vec<Vec<T>>,
-    count: usize,
+    pub(crate) count: usize,
 }
 
 /// The version rows, in the order they were read.
@@ -731,7 +764,7 @@ impl<T> Chunked<T> {
     const CHUNK: usize = 1 << Self::CHUNK_BITS;
 
     /// Appends `value`.
-    fn push(&mut self, value: T) {
+    pub(crate) fn push(&mut self, value: T) {
         match self.chunks.last_mut() {
             Some(chunk) if chunk.len() < Self::CHUNK => chunk.push(value),
             _ => {
@@ -743,13 +776,22 @@ impl<T> Chunked<T> {
         self.count += 1;
     }
 
-    fn get(&self, at: usize) -> &T {
+    pub(crate) fn get(&self, at: usize) -> &T {
         &self.chunks[at >> Self::CHUNK_BITS][at & (Self::CHUNK - 1)]
     }
 
+    pub(crate) fn get_mut(&mut self, at: usize) -> &mut T {
+        &mut self.chunks[at >> Self::CHUNK_BITS][at & (Self::CHUNK - 1)]
+    }
+
     /// All values, in the order they were pushed.
-    fn entries(&self) -> impl Iterator<Item = &T> {
+    pub(crate) fn entries(&self) -> impl Iterator<Item = &T> {
         self.chunks.iter().flatten()
+    }
+
+    /// All values, in the order they were pushed, handed out.
+    pub(crate) fn into_values(self) -> impl Iterator<Item = T> {
+        self.chunks.into_iter().flatten()
     }
 }
 
@@ -782,6 +824,8 @@ pub(crate) struct Builder<'o> {
     deleted: Vec<DeletedCrate>,
     crates_read: u64,
     versions_read: u64,
+    /// With index metadata: the kept rows' metadata and their dependencies.
+    join: Option<Join>,
 }
 
 impl<'o> Builder<'o> {
@@ -802,7 +846,13 @@ impl<'o> Builder<'o> {
             deleted: Vec::new(),
             crates_read: 0,
             versions_read: 0,
+            join: options.index_metadata.then(Join::default),
         }
+    }
+
+    /// Whether the listing joins index metadata.
+    pub(crate) fn index_metadata_wanted(&self) -> bool {
+        self.join.is_some()
     }
 
     pub(crate) fn metadata(&mut self, timestamp: Timestamp) {
@@ -819,7 +869,14 @@ impl<'o> Builder<'o> {
 
     pub(crate) fn crate_row(&mut self, row: CrateRow<'_>, at: At<'_>) -> Result<(), ListError> {
         self.crates_read += 1;
-        if is_new(row.updated_at, self.threshold) {
+        let listed = is_new(row.updated_at, self.threshold)
+            && self
+                .options
+                .crate_filter
+                .as_ref()
+                .is_none_or(|filter| filter(row.name));
+        // Dependencies name any crate, listed or not, so index metadata keeps every name.
+        if listed || self.join.is_some() {
             // A repeated id replaces the earlier row, as in Software Heritage's lister.
             if !self.names.set(row.id, row.name) {
                 return Err(at.error(
@@ -828,25 +885,76 @@ impl<'o> Builder<'o> {
                     "the dump's crate names exceed 4 GiB in all",
                 ));
             }
-            self.crates.set_listed(row.id, true);
         } else {
             self.names.set(row.id, "");
-            self.crates.set_listed(row.id, false);
         }
+        self.crates.set_listed(row.id, listed);
         Ok(())
     }
 
     /// `crates.csv` is complete: later version rows of crates not listed can be dropped.
-    pub(crate) fn crates_done(&mut self) {
+    pub(crate) fn crates_done(&mut self) -> Result<(), ListError> {
         // A first run lists every crate of `crates.csv`; rows of crates missing from it are
-        // dropped in `finish`, with the rest of the page work.
-        if self.threshold.is_some() {
+        // dropped in `finish`, with the rest of the page work. A filter or index metadata
+        // drops them as they come instead: the filter to save the memory of crates it
+        // rejects, index metadata because its join needs to know the listed versions
+        // before `dependencies.csv`.
+        if self.threshold.is_some()
+            || self.options.crate_filter.is_some()
+            || self.options.index_metadata
+        {
             self.listed = Some(self.crates.listed());
         }
         // Rows that come from now on get their pages found as they come, off this thread;
         // rows that came before (a dump with the tables the other way round) in `finish`.
         if self.rows.count == 0 && self.walk.is_none() {
             self.walk = PageWalk::start(&mut self.crates);
+        }
+        if let Some(join) = &mut self.join {
+            join.crates_done();
+        }
+        self.index_metadata()
+    }
+
+    /// `versions.csv` (at `file`) is complete.
+    pub(crate) fn versions_done(&mut self, file: &str) -> Result<(), ListError> {
+        if let Some(join) = &mut self.join {
+            join.versions_done(file);
+        }
+        self.index_metadata()
+    }
+
+    /// Once both tables are read, indexes the kept versions for the join.
+    fn index_metadata(&mut self) -> Result<(), ListError> {
+        let (Some(join), Some(listed)) = (&mut self.join, &self.listed) else {
+            return Ok(());
+        };
+        let rows = &self.rows;
+        let names = &self.names;
+        join.index(
+            |row| listed.contains(rows.get(row).key as i32),
+            |id| names.get(id),
+        )
+    }
+
+    /// Counts a `dependencies.csv` row (at `file`); whether its version may be listed.
+    pub(crate) fn wants_dependencies_of(&mut self, version_id: i32, file: &str) -> bool {
+        self.join
+            .as_mut()
+            .is_some_and(|join| join.wants(version_id, file))
+    }
+
+    /// A `dependencies.csv` row that [`wants_dependencies_of`](Self::wants_dependencies_of)
+    /// let through.
+    pub(crate) fn dependency_row(
+        &mut self,
+        row: DependencyRow<'_>,
+        at: At<'_>,
+    ) -> Result<(), ListError> {
+        let names = &self.names;
+        match &mut self.join {
+            Some(join) => join.dependency(row, at, |id| names.get(id)),
+            None => Ok(()),
         }
     }
 
@@ -878,6 +986,24 @@ impl<'o> Builder<'o> {
                 Number::spilled(start, row.num.len() as u32)
             }
         };
+        if let Some(join) = &mut self.join {
+            // The archive reader asks for the metadata columns whenever there is a join (see
+            // `index_metadata_wanted`), so every row has them; one without would shift the
+            // join's rows against these.
+            let Some(metadata) = row.metadata else {
+                unreachable!("index metadata reads its columns");
+            };
+            join.push(
+                metadata.id,
+                at.line,
+                VersionMetadata {
+                    features: rows::features(metadata.features, at)?,
+                    links: metadata.links.map(str::to_owned),
+                    rust_version: metadata.rust_version.map(str::to_owned),
+                    dependencies: Vec::new(),
+                },
+            );
+        }
         // Row numbers fit in 32 bits: four billion rows would be 256 GiB.
         self.items.push(order::Item {
             key: order::sort_key(row.num),
@@ -908,11 +1034,13 @@ impl<'o> Builder<'o> {
 
     /// The listing; `dump_timestamp` is the dump's (the caller checked it was read).
     pub(crate) fn finish(mut self, dump_timestamp: Timestamp) -> Listing {
+        let dependencies_read = self.join.as_ref().map_or(0, |join| join.dependencies_read);
         let stale = self.is_stale();
         if stale {
             self.rows = Rows::default();
             self.items = Chunked::default();
             self.deleted.clear();
+            self.join = None;
         }
 
         // Each row's page: found while the dump was read (pages are made in the order of each
@@ -1008,6 +1136,23 @@ impl<'o> Builder<'o> {
         }
         starts.push(order.len());
         drop(halves);
+        // Index metadata stays only for the rows on pages.
+        let (metadata, dependencies) = match self.join.take() {
+            Some(join) => {
+                let mut on_page = vec![false; rows.count];
+                for &row in &order {
+                    on_page[row as usize] = true;
+                }
+                let metadata = join.finish(|row| on_page[row]);
+                let dependencies = metadata
+                    .iter()
+                    .flatten()
+                    .map(|metadata| metadata.dependencies.len() as u64)
+                    .sum();
+                (metadata, dependencies)
+            }
+            None => (Vec::new(), 0),
+        };
         let table = Table {
             name_text: self.names.text,
             name_spans,
@@ -1015,6 +1160,7 @@ impl<'o> Builder<'o> {
             order,
             starts,
             numbers: self.numbers,
+            metadata,
         };
 
         let stats = Stats {
@@ -1024,6 +1170,8 @@ impl<'o> Builder<'o> {
             deleted: self.deleted.len() as u64,
             crates_read: self.crates_read,
             versions_read: self.versions_read,
+            dependencies_read,
+            dependencies,
         };
         Listing {
             dump_timestamp,
@@ -1100,6 +1248,7 @@ mod tests {
             updated_at: DumpTime::parse("2017-11-30 03:33:14").unwrap(),
             yanked: false,
             checksum: Sha256Digest([1; 32]),
+            metadata: None,
         }
     }
 
@@ -1147,7 +1296,7 @@ mod tests {
                 (3, "three", "2022-01-01 00:00:00"),
             ],
         );
-        builder.crates_done();
+        builder.crates_done().unwrap();
         for row in [
             version(3, "1.0.0"),
             version(1, "0.2.0"),
@@ -1176,7 +1325,7 @@ mod tests {
                 (3, "three", "2022-01-01 00:00:00"),
             ],
         );
-        builder.crates_done();
+        builder.crates_done().unwrap();
         assert_eq!(builder.finish(at), first);
     }
 
@@ -1234,7 +1383,7 @@ mod tests {
                         )
                         .unwrap();
                 }
-                builder.crates_done();
+                builder.crates_done().unwrap();
             };
             if crates_first {
                 add_crates(&mut builder);
@@ -1271,7 +1420,7 @@ mod tests {
                 (2, "listed", "2022-01-01 00:00:00"),
             ],
         );
-        builder.crates_done();
+        builder.crates_done().unwrap();
         builder.version_row(version(1, "1.0.0"), AT).unwrap();
         builder.version_row(version(2, "1.0.0"), AT).unwrap();
         let listing = builder.finish(Timestamp::parse("2022-08-01 00:00:00").unwrap());
@@ -1295,7 +1444,7 @@ mod tests {
                 AT,
             )
             .unwrap();
-        builder.crates_done();
+        builder.crates_done().unwrap();
         builder
             .version_row(
                 VersionRow {
@@ -1304,6 +1453,7 @@ mod tests {
                     updated_at: DumpTime::parse("2022-08-15 13:52:11.642129+00").unwrap(),
                     yanked: true,
                     checksum: Sha256Digest([0xad; 32]),
+                    metadata: None,
                 },
                 AT,
             )

@@ -50,7 +50,8 @@ pub async fn list_from_path(
 /// attempt that resumes (a range request after a broken transfer) continues the same parse;
 /// an attempt that starts over starts a fresh parse. Once the parser has what it needs it
 /// stops reading and the transfer is abandoned: the dump's large trailing tables are never
-/// downloaded. Progress (through the transport) counts compressed bytes.
+/// downloaded (with index metadata, the transfer goes on through `dependencies.csv`, and is
+/// abandoned after it). Progress (through the transport) counts compressed bytes.
 pub async fn list_from_url(
     client: &Client,
     retry: &Retry,

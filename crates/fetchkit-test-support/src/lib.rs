@@ -20,6 +20,8 @@
 //! switchable validators, `config.json`, `.crate` files of tiny [`FakeCrate`]s that compile),
 //! and [`CargoSandbox`] runs the real cargo that builds the tests against it in a throwaway
 //! cargo home: cargo is the judge of the index caches fetchkit reads and writes.
+//! [`DumpBuilder`] makes a registry database dump of the same crates, as the registry lays it
+//! out today, for the lister and the mirror's dump source.
 //!
 //! Layer: dev-only. Nothing may depend on this crate except as a dev-dependency; it is for the
 //! library's integration tests, the end-to-end tests of the `fetchkit` binary and
@@ -45,6 +47,7 @@
 
 pub mod archives;
 mod cargo;
+mod dump;
 mod files;
 mod handler;
 mod registry;
@@ -55,9 +58,10 @@ mod server;
 mod taskcluster;
 
 pub use crate::cargo::CargoSandbox;
+pub use crate::dump::DumpBuilder;
 pub use crate::files::file_names;
 pub use crate::handler::HandlerReply;
-pub use crate::registry::{FakeCrate, SparseRegistry, Validators};
+pub use crate::registry::{FakeCrate, FakeDependency, SparseRegistry, Validators};
 pub use crate::request::RecordedRequest;
 pub use crate::resource::{Reply, Resource};
 pub use crate::server::FaultServer;

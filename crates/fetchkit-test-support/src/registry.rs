@@ -36,8 +36,9 @@ pub struct FakeCrate {
     yanked: bool,
 }
 
+/// A dependency of a [`FakeCrate`].
 #[derive(Debug, Clone)]
-struct FakeDependency {
+pub struct FakeDependency {
     /// The name the dependent uses.
     name: String,
     /// The published name, when renamed.
@@ -113,6 +114,21 @@ impl FakeCrate {
 
     pub fn version(&self) -> &str {
         &self.version
+    }
+
+    /// Its dependencies, in the order they were added.
+    pub fn dependencies(&self) -> &[FakeDependency] {
+        &self.dependencies
+    }
+
+    /// Its features and what each enables, in the order they were added.
+    pub fn features(&self) -> &[(String, Vec<String>)] {
+        &self.features
+    }
+
+    /// Whether it is yanked.
+    pub fn is_yanked(&self) -> bool {
+        self.yanked
     }
 
     fn add(mut self, name: &str, package: Option<&str>, req: &str, kind: &'static str) -> Self {
@@ -221,6 +237,28 @@ impl FakeCrate {
             }
         }
         manifest
+    }
+}
+
+impl FakeDependency {
+    /// The name the dependent uses for it.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The published name, when renamed.
+    pub fn package(&self) -> Option<&str> {
+        self.package.as_deref()
+    }
+
+    /// The version requirement.
+    pub fn req(&self) -> &str {
+        &self.req
+    }
+
+    /// `normal`, `build` or `dev`, as the index spells it.
+    pub fn kind(&self) -> &'static str {
+        self.kind
     }
 }
 
@@ -424,6 +462,6 @@ fn index_path(name: &str) -> String {
     }
 }
 
-fn hex(bytes: &[u8]) -> String {
+pub(crate) fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|byte| format!("{byte:02x}")).collect()
 }

@@ -2,7 +2,9 @@
 //! Software Heritage fixtures, and downloads from the loopback fault server.
 
 mod errors;
+mod fake_dump;
 mod incremental;
+mod index_metadata;
 mod remote;
 mod schema;
 mod swh;

@@ -312,3 +312,122 @@ async fn a_local_file_with_progress() {
         "{error}"
     );
 }
+
+/// [`dump`]'s crates with a large `dependencies.csv` (rows of versions the dump does not
+/// have, whose requirements compress only so far) that ends with the listed versions' own
+/// rows: each crate's 1.0.0 depends on the crate before it. Then 16 MiB of a trailing table.
+/// Also where, in the compressed bytes, the middle of `dependencies.csv` is.
+fn dump_with_dependencies() -> (Vec<u8>, usize) {
+    let mut dependencies = String::from(
+        "crate_id,default_features,explicit_name,features,id,kind,optional,req,target,version_id\n",
+    );
+    for row in 0..40_000u64 {
+        let req = letters(40, row);
+        dependencies.push_str(&format!("0,t,,{{}},{row},0,f,{req},,{}\n", 9_000_000 + row));
+    }
+    for id in 1..300 {
+        // `old_versions` numbers its rows from 1000: 1.0.0 rows come after 600 others.
+        let version_id = 1000 + 600 + id;
+        dependencies.push_str(&format!(
+            "{},t,,{{}},{},0,f,^0.2,,{version_id}\n",
+            id - 1,
+            100_000 + id
+        ));
+    }
+    let mut crates_csv = String::from("id,name,readme,updated_at\n");
+    let mut versions = Vec::new();
+    for id in 0..300i64 {
+        crates_csv.push_str(&format!(
+            "{id},crate-{id:03},\"{}\",2025-12-01 10:00:00.5\n",
+            letters(3000, id as u64)
+        ));
+    }
+    for (index, num) in ["0.1.0", "0.2.0", "1.0.0"].iter().enumerate() {
+        for id in 0..300 {
+            versions.push(Ver(id, num, "2025-12-01 10:00:00.5", false, index as u8));
+        }
+    }
+    let dump = Dump::standard(TIMESTAMP, &crates_csv, &old_versions(&versions))
+        .replace("dependencies.csv", &dependencies)
+        .file(
+            "2022-08-08-020027/data/version_downloads.csv",
+            letters(16 << 20, 7),
+        );
+    let tar = dump.tar();
+    let start = tar
+        .windows(25)
+        .position(|window| window == b"crate_id,default_features")
+        .unwrap();
+    let middle = crate::gzip(&tar[..start + dependencies.len() / 2]).len();
+    (dump.tar_gz(), middle)
+}
+
+fn with_metadata() -> ListOptions {
+    let mut options = options(None);
+    options.index_metadata = true;
+    options
+}
+
+/// Each listed 1.0.0 with the dependency it has, checked against what the dump holds.
+#[track_caller]
+fn check_dependencies(listing: &fetchkit_lister::Listing) {
+    assert_eq!(summary(listing), expected());
+    for (id, page) in listing.pages().enumerate() {
+        for line in &page.versions {
+            let metadata = line.metadata.as_ref().unwrap();
+            let names: Vec<&str> = metadata
+                .dependencies
+                .iter()
+                .map(|dependency| dependency.name.as_str())
+                .collect();
+            let expected = if line.version == "1.0.0" && id > 0 {
+                vec![format!("crate-{:03}", id - 1)]
+            } else {
+                vec![]
+            };
+            assert_eq!(names, expected, "{} {}", line.name, line.version);
+        }
+    }
+    assert_eq!(listing.stats.dependencies, 299);
+    assert_eq!(listing.stats.dependencies_read, 40_299);
+}
+
+#[tokio::test]
+async fn index_metadata_streams_through_dependencies_then_stops() {
+    let context = Context::new();
+    let (body, _) = dump_with_dependencies();
+    let url = context.serve(Resource::new(body.clone()));
+    let bytes = Arc::new(Counter::default());
+    let mut options = with_metadata();
+    options.progress = Some(bytes.clone());
+    let listing = list_from_url(&context.client, &context.retry, &url, &options)
+        .await
+        .unwrap();
+    check_dependencies(&listing);
+    let received = bytes.bytes.load(Ordering::SeqCst);
+    assert!(
+        received < body.len() as u64 / 2,
+        "received {received} of {} bytes",
+        body.len()
+    );
+    assert_eq!(context.requests().len(), 1);
+}
+
+#[tokio::test]
+async fn index_metadata_resumes_a_download_broken_in_dependencies() {
+    let context = Context::new();
+    let (body, middle) = dump_with_dependencies();
+    let url = context.serve(
+        Resource::new(body)
+            .ranges(true)
+            .etag("\"v1\"")
+            // A clean close, so that every byte sent is received (a reset may discard what
+            // the client had not read yet) and the break is where it is meant to be.
+            .script([Reply::ShortBody(middle)]),
+    );
+    let listing = list_from_url(&context.client, &context.retry, &url, &with_metadata())
+        .await
+        .unwrap();
+    check_dependencies(&listing);
+    assert_eq!(context.requests(), [None, Some(format!("bytes={middle}-"))]);
+}

@@ -163,3 +163,28 @@ async fn three_runs_through_a_state_file() {
         "2022-09-05T02:00:27.687167+00:00"
     );
 }
+
+/// The fixtures repeat version id 1321 (rand 0.1.3-experimental and regex 0.1.2), and have no
+/// dependencies: index metadata, which joins on version ids, refuses them where the second
+/// row is, and lists nothing quietly wrong.
+#[test]
+fn index_metadata_refuses_the_repeated_version_id() {
+    let mut options = options(None);
+    options.index_metadata = true;
+    let error = fetchkit_lister::list_from_reader(fixture(0).as_slice(), &options)
+        .unwrap_err()
+        .to_string();
+    assert_eq!(
+        error,
+        "./2022-08-08-020027/data/versions.csv:4: column id: the version id of line 2 too; \
+         dependencies are joined by version id, so listed versions need distinct ids, found \
+         \"1321\""
+    );
+    // Without the fixture's other listed crate, nothing repeats; the dump still has no
+    // dependencies table.
+    options.crate_filter = Some(std::sync::Arc::new(|name: &str| name != "regex"));
+    let error = fetchkit_lister::list_from_reader(fixture(0).as_slice(), &options)
+        .unwrap_err()
+        .to_string();
+    assert_eq!(error, "the dump has no data/dependencies.csv");
+}
