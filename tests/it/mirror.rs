@@ -3,7 +3,7 @@
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use fetchkit_test_support::{FakeCrate, Reply, Resource, SparseRegistry, Validators};
+use fetchkit_test_support::{DumpBuilder, FakeCrate, Reply, Resource, SparseRegistry, Validators};
 
 use crate::support::TestContext;
 
@@ -136,8 +136,25 @@ fn mirror_errors_are_one_line() {
         .to_owned();
     assert_eq!(
         error,
-        "error: nothing to mirror: give --lockfile FILE or --crate NAME[@REQ]"
+        "error: nothing to mirror: give --lockfile FILE, --crate NAME[@REQ] or --dump \
+         PATH_OR_URL"
     );
+    let error = context
+        .fetchkit(&["mirror", "out", "--dump", "db-dump.tar.gz"])
+        .failure()
+        .to_owned();
+    assert!(
+        error
+            .starts_with("error: invalid upstream \"db-dump.tar.gz\": a dump on disk says nothing"),
+        "{error}"
+    );
+    context.write("db-dump.tar.gz", b"not gzip");
+    let error = context
+        .fetchkit(&["mirror", "out", "--dump", "db-dump.tar.gz", "--dl", &url])
+        .failure()
+        .to_owned();
+    assert!(error.starts_with("error: db-dump.tar.gz: "), "{error}");
+    assert_eq!(error.lines().count(), 1, "{error}");
     let error = context
         .fetchkit(&[
             "mirror", "out", "--index", &url, "--crate", "nope", "--crate", "c1",
@@ -166,4 +183,46 @@ fn mirror_errors_are_one_line() {
         usage.contains("invalid shard \"3/2\": expected I/N with 1 <= I <= N"),
         "{usage}"
     );
+}
+
+#[test]
+fn a_dump_is_mirrored_and_the_next_run_with_it_lists_nothing() {
+    let context = TestContext::new();
+    let registry = registry();
+    let mut dump = DumpBuilder::new("2026-01-02T02:00:00Z");
+    for name in NAMES {
+        dump = dump.krate(FakeCrate::new(name, "1.0.0"), "2026-01-01 10:00:00");
+    }
+    context.write("db-dump.tar.gz", &dump.tar_gz());
+    let dl = registry.server().url("/dl/{crate}/{version}/download");
+    let args = [
+        "mirror",
+        "out",
+        "--dump",
+        "db-dump.tar.gz",
+        "--dl",
+        &dl,
+        "--exclude",
+        "c5",
+        "--json",
+    ];
+    let run = context.fetchkit(&args);
+    assert_eq!(run.code, Some(0), "{run}");
+    let report: serde_json::Value = serde_json::from_slice(&run.stdout).unwrap();
+    assert_eq!(report["report"]["fetched"], 5, "{report}");
+    assert_eq!(report["report"]["dump"]["crates"], 5, "{report}");
+    assert_eq!(report["report"]["dump"]["state_saved"], true, "{report}");
+    assert!(context.path("out/index/2/c1").exists());
+    assert!(!context.path("out/index/2/c5").exists());
+    let summary = run.lines()[0].to_owned();
+    assert_eq!(
+        summary, "dump of 2026-01-02T02:00:00+00:00: 5 crates; state saved",
+        "{run}"
+    );
+
+    let run = context.fetchkit(&args);
+    assert_eq!(run.code, Some(0), "{run}");
+    let report: serde_json::Value = serde_json::from_slice(&run.stdout).unwrap();
+    assert_eq!(report["report"]["files"], 0, "{report}");
+    assert_eq!(report["report"]["dump"]["stale"], true, "{report}");
 }

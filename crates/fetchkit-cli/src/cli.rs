@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use fetchkit::mirror::{CrateSpec, Layout, Shard, Versions};
+use fetchkit::mirror::{CrateSpec, DumpSource, Layout, Shard, Versions};
 use fetchkit::transport::{Sha256Digest, Sha512Digest};
 
 /// fetchkit: robust package downloads, resumed when interrupted, verified before they count.
@@ -69,10 +69,12 @@ pub(crate) enum Command {
     /// Mirror crates into a folder that cargo builds from: a sparse registry (served by
     /// `fetchkit serve` or any static file server) or a cargo local registry.
     ///
-    /// What to mirror: `--lockfile` (the registry packages of a Cargo.lock) and `--crate`,
-    /// narrowed by `--include`, `--exclude`, `--shard`, `--versions` and `--skip-yanked`.
-    /// Where from: `--index sparse+URL`, else a cargo home's own caches (`--from-cargo-home`,
-    /// the default: no network at all). Every `.crate` file is checked against its index
+    /// What to mirror: `--lockfile` (the registry packages of a Cargo.lock), `--crate` (with
+    /// its dependencies) and `--dump` (every crate of the registry's database dump,
+    /// incrementally), narrowed by `--include`, `--exclude`, `--shard`, `--versions` and
+    /// `--skip-yanked`. Where from: `--index sparse+URL`, else a cargo home's own caches
+    /// (`--from-cargo-home`, the default: no network at all), or with `--dump` alone the dump
+    /// itself (index lines written from it, files from `--dl`). Every `.crate` file is checked against its index
     /// `cksum` before it is renamed into place and journaled, so a run stopped any way (Ctrl-C,
     /// kill -9, a failure) is resumed by the next one, which fetches nothing already verified.
     /// Index files are written last and list only the versions in place.
@@ -119,21 +121,42 @@ pub(crate) struct MirrorRunArgs {
     #[arg(long = "crate", value_name = "NAME[@REQ]")]
     pub(crate) crates: Vec<CrateSpec>,
 
+    /// Mirror only the `--crate` crates, not their dependencies (by default their normal and
+    /// build dependencies are mirrored too, recursively, so that they build from the mirror).
+    #[arg(long)]
+    pub(crate) no_deps: bool,
+
+    /// Mirror every crate the registry's database dump (a .tar.gz file or URL) lists;
+    /// incremental: after a run with no failure, the next lists only crates changed since.
+    #[arg(long, value_name = "PATH_OR_URL")]
+    pub(crate) dump: Option<DumpSource>,
+
     /// Take index files and crates from this sparse index (`sparse+http(s)://…/`).
     #[arg(long, value_name = "URL", conflicts_with = "from_cargo_home")]
     pub(crate) index: Option<String>,
 
-    /// Take index lines and crates from a cargo home's caches, with no network [the default;
-    /// DIR defaults to $CARGO_HOME, else ~/.cargo].
+    /// Take index lines and crates from a cargo home's caches, with no network [the default
+    /// without --dump; DIR defaults to $CARGO_HOME, else ~/.cargo].
     #[arg(long, value_name = "DIR", num_args = 0..=1, default_missing_value = "")]
     pub(crate) from_cargo_home: Option<PathBuf>,
 
-    /// Which versions of each `--crate` to mirror: `all`, `latest` or `latest-N`
-    /// (lock file pins are always mirrored).
+    /// With --dump and neither --index nor --from-cargo-home, write index lines from the
+    /// dump and download crates from this URL template, in config.json's `dl` syntax
+    /// [default for a dump URL: BASE/crates/{crate}/{crate}-{version}.crate beside it].
+    #[arg(
+        long,
+        value_name = "TEMPLATE",
+        requires = "dump",
+        conflicts_with_all = ["index", "from_cargo_home"]
+    )]
+    pub(crate) dl: Option<String>,
+
+    /// Which versions of each `--crate` and dumped crate to mirror: `all`, `latest` or
+    /// `latest-N` (lock file pins are always mirrored).
     #[arg(long, value_name = "WHICH", default_value = "all")]
     pub(crate) versions: Versions,
 
-    /// Leave out yanked versions of `--crate` crates.
+    /// Leave out yanked versions of `--crate` and dumped crates.
     #[arg(long)]
     pub(crate) skip_yanked: bool,
 

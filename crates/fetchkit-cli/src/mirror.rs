@@ -8,7 +8,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, bail};
 use fetchkit::mirror::{
-    Mirror, MirrorError, NameFilter, Progress, Report, Upstream, verify as verify_folder,
+    DumpReport, Mirror, MirrorError, NameFilter, Progress, Report, Upstream,
+    verify as verify_folder,
 };
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
@@ -18,13 +19,18 @@ use crate::{index, transfer};
 /// `fetchkit mirror DIR …`.
 pub(crate) async fn run(args: MirrorRunArgs) -> anyhow::Result<()> {
     let dir = args.dir.clone().context("a mirror folder is required")?;
-    if args.lockfile.is_empty() && args.crates.is_empty() {
-        bail!("nothing to mirror: give --lockfile FILE or --crate NAME[@REQ]");
+    if args.lockfile.is_empty() && args.crates.is_empty() && args.dump.is_none() {
+        bail!("nothing to mirror: give --lockfile FILE, --crate NAME[@REQ] or --dump PATH_OR_URL");
     }
-    let upstream = match (&args.index, &args.from_cargo_home) {
-        (Some(url), _) => Upstream::Sparse(url.clone()),
-        (None, Some(home)) if !home.as_os_str().is_empty() => Upstream::CargoHome(home.clone()),
-        (None, _) => Upstream::CargoHome(index::cargo_home(None)?),
+    let upstream = match (&args.index, &args.from_cargo_home, &args.dump) {
+        (Some(url), _, _) => Upstream::Sparse(url.clone()),
+        (None, Some(home), _) if !home.as_os_str().is_empty() => Upstream::CargoHome(home.clone()),
+        (None, Some(_), _) => Upstream::CargoHome(index::cargo_home(None)?),
+        // A dump alone is the registry: its tables make the index lines.
+        (None, None, Some(_)) => Upstream::Dump {
+            dl: args.dl.clone(),
+        },
+        (None, None, None) => Upstream::CargoHome(index::cargo_home(None)?),
     };
     let filter = NameFilter::new(&args.include, &args.exclude, args.shard)?;
     let bar = FileBar::for_stderr(args.transfer.quiet);
@@ -33,6 +39,7 @@ pub(crate) async fn run(args: MirrorRunArgs) -> anyhow::Result<()> {
         .base_url(&args.base_url)
         .versions(args.versions)
         .skip_yanked(args.skip_yanked)
+        .dependencies(!args.no_deps)
         .filter(filter)
         .jobs(args.jobs)
         .keep_going(args.keep_going)
@@ -43,6 +50,9 @@ pub(crate) async fn run(args: MirrorRunArgs) -> anyhow::Result<()> {
     }
     for spec in &args.crates {
         mirror = mirror.crate_spec(spec.clone());
+    }
+    if let Some(dump) = &args.dump {
+        mirror = mirror.dump(dump.clone());
     }
     if let Some(bar) = &bar {
         mirror = mirror.progress(bar.clone());
@@ -68,6 +78,9 @@ pub(crate) async fn run(args: MirrorRunArgs) -> anyhow::Result<()> {
         writeln!(out)?;
     }
     if !args.transfer.quiet {
+        if let Some(dump) = &report.dump {
+            eprintln!("{}", dump_summary(dump));
+        }
         eprintln!("{}", summary(&report, elapsed));
         for failure in &report.failures {
             eprintln!("  failed: {}", failure.error);
@@ -85,6 +98,24 @@ pub(crate) async fn run(args: MirrorRunArgs) -> anyhow::Result<()> {
         );
     }
     Ok(())
+}
+
+fn dump_summary(dump: &DumpReport) -> String {
+    let listed = match (&dump.since, dump.stale) {
+        (Some(since), true) => {
+            format!("not newer than the last one completed ({since}): nothing listed")
+        }
+        (Some(since), false) => format!("{} crates changed since {since}", dump.crates),
+        (None, _) => format!("{} crates", dump.crates),
+    };
+    let state = if dump.state_saved {
+        "state saved"
+    } else if dump.stale {
+        "state unchanged"
+    } else {
+        "state not saved: the next run lists these crates again"
+    };
+    format!("dump of {}: {listed}; {state}", dump.timestamp)
 }
 
 fn summary(report: &Report, elapsed: Duration) -> String {

@@ -97,6 +97,27 @@ pub enum MirrorError {
         /// The index's `cksum`.
         indexed: String,
     },
+    /// The database dump could not be listed, or its state not kept.
+    #[error("{}", name_once(dump, source))]
+    Dump {
+        /// The dump's path or URL, or the state file.
+        dump: String,
+        /// The failure.
+        #[source]
+        source: Box<fetchkit_lister::ListError>,
+    },
+    /// The database dump and the index disagree about a version's checksum.
+    #[error("{name} {version}: the database dump says sha256 {dumped}, the index says {indexed}")]
+    DumpChecksum {
+        /// The crate.
+        name: String,
+        /// The version.
+        version: String,
+        /// The dump's checksum.
+        dumped: String,
+        /// The index's `cksum`.
+        indexed: String,
+    },
     /// A `.crate` file's SHA-256 is not its index `cksum`.
     #[error("{name} {version}: {source_name} has sha256 {actual}, the index says {expected}")]
     Checksum {
@@ -144,6 +165,7 @@ impl MirrorError {
         match self {
             MirrorError::Index { source, .. } => source.is_transient(),
             MirrorError::Download { source, .. } => source.is_transient(),
+            MirrorError::Dump { source, .. } => source.is_transient(),
             // A body that hashes wrong came from a faulty path as often as from a faulty file.
             MirrorError::Checksum { .. } | MirrorError::Busy { .. } => true,
             MirrorError::Interrupted => true,
@@ -154,5 +176,16 @@ impl MirrorError {
     pub(crate) fn io(path: impl Into<PathBuf>) -> impl FnOnce(std::io::Error) -> MirrorError {
         let path = path.into();
         move |source| MirrorError::Io { path, source }
+    }
+}
+
+/// `source` prefixed with `what`, unless it names `what` already (an I/O or download error
+/// does).
+fn name_once(what: &str, source: &impl std::fmt::Display) -> String {
+    let message = source.to_string();
+    if message.contains(what) {
+        message
+    } else {
+        format!("{what}: {message}")
     }
 }

@@ -1,12 +1,13 @@
 //! The main job: list, fetch, verify and lay out a registry that cargo builds from.
 //!
 //! **Layer:** 3; it composes the index cache (cargo's index format, the sparse client, lock
-//! files), the transport and the retry crates, and is itself composed only by the `fetchkit`
-//! umbrella and the CLI.
+//! files), the lister (the registry's database dump), the transport and the retry crates, and
+//! is itself composed only by the `fetchkit` umbrella and the CLI.
 //!
-//! A [`Mirror`] run selects crates (from lock files and `NAME@REQ` specs, narrowed by
-//! [`NameFilter`] and [`Versions`]), reads their index lines from an [`Upstream`] (a sparse
-//! index, or a cargo home's own caches with no network), puts every selected `.crate` file in
+//! A [`Mirror`] run selects crates (from lock files, `NAME@REQ` specs and the registry's
+//! database dump, narrowed by [`NameFilter`] and [`Versions`]), reads their index lines from an
+//! [`Upstream`] (a sparse index, a cargo home's own caches with no network, or the dump
+//! itself), puts every selected `.crate` file in
 //! place verified against its index `cksum`, and writes index files holding upstream's lines
 //! byte for byte, for the versions present only. The folder is a sparse registry as it stands
 //! (serve it with [`serve::Server`], `fetchkit serve` or nginx) and, in the
@@ -19,7 +20,11 @@
 //!   never offers what it cannot deliver;
 //! - failures are collected in the [`Report`] (the run goes on past them with
 //!   [`Mirror::keep_going`]) and simply retried by the next run;
-//! - [`verify()`] re-hashes everything and names what is missing, corrupt or extra.
+//! - [`verify()`] re-hashes everything and names what is missing, corrupt or extra;
+//! - everything written is made durable with one file-system sync before any index file
+//!   names it, rather than one `fsync` per file;
+//! - a dump's listing state moves on only after a run with no failure, so a file that failed
+//!   is listed again however many dumps later.
 //!
 //! ```no_run
 //! use fetchkit_mirror::{Mirror, Upstream};
@@ -36,6 +41,8 @@
 //! # }
 //! ```
 
+mod body;
+mod dump;
 mod error;
 mod journal;
 mod layout;
@@ -45,6 +52,7 @@ pub mod serve;
 mod upstream;
 mod verify;
 
+pub use dump::{DumpReport, DumpSource};
 pub use error::MirrorError;
 pub use layout::{Layout, prefix};
 pub use run::{

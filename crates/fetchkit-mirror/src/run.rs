@@ -9,15 +9,18 @@ use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use fetchkit_lister::Listing;
 use fetchkit_transport::{Client, Retry};
 use serde::Serialize;
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
+use crate::body::Body;
+use crate::dump::{self, DumpReport, DumpSource};
 use crate::journal::Journal;
 use crate::layout::{Layout, MirrorDir};
 use crate::select::{NameFilter, Versions, WantedCrates, choose};
-use crate::upstream::{IndexLine, Source, sha256_hex};
+use crate::upstream::{self, IndexLine, Source, sha256_hex};
 use crate::{CrateSpec, MirrorError, Upstream};
 
 /// Files fetched at once unless told otherwise: enough to hide a loopback or LAN round trip,
@@ -69,6 +72,8 @@ pub struct Report {
     /// Whether the run stopped at its first failure (without `keep_going`), leaving files
     /// unfetched.
     pub stopped_early: bool,
+    /// What the database dump listed, when one was given.
+    pub dump: Option<DumpReport>,
 }
 
 /// One thing a run could not do.
@@ -106,6 +111,8 @@ pub struct Mirror {
     base_url: String,
     lockfiles: Vec<PathBuf>,
     crates: Vec<CrateSpec>,
+    dependencies: bool,
+    dump: Option<DumpSource>,
     versions: Versions,
     skip_yanked: bool,
     filter: NameFilter,
@@ -138,6 +145,8 @@ impl Mirror {
             base_url: DEFAULT_BASE_URL.to_owned(),
             lockfiles: Vec::new(),
             crates: Vec::new(),
+            dependencies: true,
+            dump: None,
             versions: Versions::default(),
             skip_yanked: false,
             filter: NameFilter::default(),
@@ -147,6 +156,24 @@ impl Mirror {
             retry: Retry::default(),
             progress: Arc::new(NoProgress),
         }
+    }
+
+    /// Whether the dependencies of the versions [`crate_spec`](Mirror::crate_spec)s choose are
+    /// mirrored too, recursively, so that the named crates build from the mirror (default:
+    /// yes). Each dependency's requirement is resolved with the same version policy and
+    /// filters; dev-dependencies are left out, optional and target-specific ones are not. Lock
+    /// files are closed already, and a dump's crates are the registry's.
+    pub fn dependencies(mut self, yes: bool) -> Mirror {
+        self.dependencies = yes;
+        self
+    }
+
+    /// Also mirrors every crate the registry's database dump lists (all their versions, as
+    /// narrowed by the filters and the version policy). The listing is incremental: once a run
+    /// has completed without failures, the next lists only crates changed since that dump.
+    pub fn dump(mut self, dump: DumpSource) -> Mirror {
+        self.dump = Some(dump);
+        self
     }
 
     /// The `.crate` layout (a folder keeps the one it was made with).
@@ -236,27 +263,113 @@ impl Mirror {
             wanted.add_lockfile(lockfile)?;
         }
         for spec in &self.crates {
-            wanted.add_spec(spec);
+            wanted.add_spec(spec, self.dependencies);
         }
+        let from_dump = matches!(self.upstream, Upstream::Dump { .. });
+        // Where a dump-only registry's files are, known before the dump is read.
+        let dump_dl = match (&self.upstream, &self.dump) {
+            (Upstream::Dump { dl: Some(dl) }, _) => Some(dl.clone()),
+            (Upstream::Dump { dl: None }, Some(dump)) => {
+                Some(dump.derived_dl()?.ok_or_else(|| {
+                    MirrorError::InvalidArgument {
+                        what: "upstream",
+                        value: dump.to_string(),
+                        reason: "a dump on disk says nothing of where the crate files are: give \
+                             their URL template (--dl)"
+                            .into(),
+                    }
+                })?)
+            }
+            _ => None,
+        };
+        let dumped = match &self.dump {
+            Some(dump) => Some(
+                dump::list(
+                    dump,
+                    &dir,
+                    &self.filter,
+                    from_dump,
+                    self.client.clone(),
+                    &self.retry,
+                )
+                .await?,
+            ),
+            None if from_dump => {
+                return Err(MirrorError::InvalidArgument {
+                    what: "upstream",
+                    value: "the database dump".into(),
+                    reason: "no dump was given".into(),
+                });
+            }
+            None => None,
+        };
+        let dump_checksums = match &dumped {
+            Some((listing, _)) => {
+                for page in listing.pages() {
+                    wanted.add_spec(
+                        &CrateSpec {
+                            name: page.name.to_string(),
+                            req: None,
+                        },
+                        false,
+                    );
+                }
+                dump::checksums(listing)
+            }
+            None => BTreeMap::new(),
+        };
         wanted.retain(&self.filter);
+        if wanted.crates.is_empty() {
+            // An unchanged dump, say: upstream is not even asked for its `config.json`.
+            return self
+                .finish(&dir, Report::default(), Vec::new(), dumped)
+                .await;
+        }
 
-        let source = Arc::new(
-            Source::open(
-                &self.upstream,
-                &dir,
-                self.client.clone(),
-                self.retry.clone(),
-            )
-            .await?,
-        );
+        let source = match (&self.upstream, &self.dump, &dumped) {
+            (Upstream::Dump { .. }, Some(dump), Some((listing, _))) => {
+                Source::Dump(Box::new(upstream::DumpSource {
+                    dump: dump.to_string(),
+                    lines: dump::index_lines(listing),
+                    client: upstream::client_or_default(self.client.clone())?,
+                    retry: self.retry.clone(),
+                    dl: dump_dl.expect("known for a dump upstream"),
+                }))
+            }
+            _ => {
+                Source::open(
+                    &self.upstream,
+                    &dir,
+                    self.client.clone(),
+                    self.retry.clone(),
+                )
+                .await?
+            }
+        };
+        let source = Arc::new(source);
         let upstream = source.describe();
         let mut report = Report {
             crates: wanted.crates.len(),
             ..Report::default()
         };
 
-        // Index files, many at once: for a sparse upstream each is a request.
+        // Index files, many at once: for a sparse upstream each is a request. Then those of
+        // the dependencies of `--crate` crates, a round per level of the graph.
         let mut indexes = self.read_indexes(&source, &wanted, &mut report).await;
+        let mut asked: HashSet<String> = wanted.crates.keys().cloned().collect();
+        while wanted.add_dependencies(&indexes, self.versions, self.skip_yanked, &self.filter) {
+            let unasked = WantedCrates {
+                crates: wanted
+                    .crates
+                    .iter()
+                    .filter(|(key, _)| !asked.contains(*key))
+                    .map(|(key, wanted)| (key.clone(), wanted.clone()))
+                    .collect(),
+            };
+            asked.extend(unasked.crates.keys().cloned());
+            indexes.extend(self.read_indexes(&source, &unasked, &mut report).await);
+        }
+        report.crates = wanted.crates.len();
 
         // The files to have, per crate; one per version.
         let mut planned: Vec<(String, usize)> = Vec::new();
@@ -272,7 +385,23 @@ impl Mirror {
                     .push(Failure::new(Some(&wanted.name), None, error));
             }
             let mut versions = HashSet::new();
+            let dumped = dump_checksums.get(key);
             for at in chosen {
+                let line = &lines[at];
+                let dumped = dumped.and_then(|sums| sums.get(&line.vers));
+                if let Some(dumped) = dumped.filter(|&dumped| *dumped != line.cksum) {
+                    report.failures.push(Failure::new(
+                        Some(&line.name),
+                        Some(&line.vers),
+                        &MirrorError::DumpChecksum {
+                            name: line.name.clone(),
+                            version: line.vers.clone(),
+                            dumped: dumped.clone(),
+                            indexed: line.cksum.clone(),
+                        },
+                    ));
+                    continue;
+                }
                 if versions.insert(lines[at].vers.clone()) {
                     planned.push((key.clone(), at));
                 }
@@ -281,11 +410,16 @@ impl Mirror {
         report.files = planned.len();
         self.progress.selected(report.crates, report.files);
 
-        let placed = self
+        let (placed, written) = self
             .fetch_files(&dir, &source, &journal, &indexes, planned, &mut report)
             .await;
+        // Durable before indexed: one sync for the whole run rather than one per file.
+        if !written.is_empty() {
+            sync_to_disk(&dir, written).await?;
+        }
 
         // Index files last, and only for versions now in place.
+        let mut index_written = Vec::new();
         for (key, lines) in &mut indexes {
             let fresh: Vec<&IndexLine> = placed
                 .get(key)
@@ -295,7 +429,10 @@ impl Mirror {
                 continue;
             }
             match write_index_file(&dir, &fresh) {
-                Ok(true) => report.index_files_written += 1,
+                Ok(true) => {
+                    report.index_files_written += 1;
+                    index_written.push(dir.index_file(&fresh[0].name));
+                }
                 Ok(false) => {}
                 Err(error) => {
                     report
@@ -304,10 +441,36 @@ impl Mirror {
                 }
             }
         }
+        self.finish(&dir, report, index_written, dumped).await
+    }
+
+    /// The end of every run: `config.json`, a sync of what the index wrote, and the dump's
+    /// state when nothing failed.
+    async fn finish(
+        &self,
+        dir: &MirrorDir,
+        mut report: Report,
+        mut index_written: Vec<PathBuf>,
+        dumped: Option<(Listing, DumpReport)>,
+    ) -> Result<Report, MirrorError> {
         let config = dir.index_dir().join("config.json");
         let wanted_config = dir.registry_config(&self.base_url);
         if std::fs::read(&config).ok().as_deref() != Some(&wanted_config[..]) {
             dir.write_atomically(&config, &wanted_config)?;
+            index_written.push(config);
+        }
+        // So that a run that returned survives a power cut whole.
+        if !index_written.is_empty() {
+            sync_to_disk(dir, index_written).await?;
+        }
+        // The listing moves on only once everything it named is in place: a failed file is
+        // listed again by the next run, whatever dumps come in between.
+        if let Some((listing, mut dump_report)) = dumped {
+            if report.failures.is_empty() && !report.stopped_early && !listing.stale {
+                dump::save_state(dir, &listing)?;
+                dump_report.state_saved = true;
+            }
+            report.dump = Some(dump_report);
         }
         Ok(report)
     }
@@ -362,10 +525,11 @@ impl Mirror {
         indexes: &BTreeMap<String, Vec<IndexLine>>,
         planned: Vec<(String, usize)>,
         report: &mut Report,
-    ) -> BTreeMap<String, Vec<usize>> {
+    ) -> (BTreeMap<String, Vec<usize>>, Vec<PathBuf>) {
         let permits = Arc::new(Semaphore::new(self.jobs));
         let mut tasks = JoinSet::new();
         let mut placed: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+        let mut written = Vec::new();
         let mut pending = planned.into_iter();
         // Without `keep_going`, a crate already failed (no index file, say) stops the run too.
         let mut failed = !report.failures.is_empty();
@@ -404,6 +568,7 @@ impl Mirror {
                     report.fetched += 1;
                     report.fetched_bytes += size;
                     self.progress.file_done(&line.name, &line.vers, size, true);
+                    written.push(dir.crate_file(&line.name, &line.vers));
                     placed.entry(key).or_default().push(at);
                 }
                 Err(error) => {
@@ -419,8 +584,16 @@ impl Mirror {
         for ats in placed.values_mut() {
             ats.sort_unstable();
         }
-        placed
+        (placed, written)
     }
+}
+
+/// [`MirrorDir::sync_to_disk`] off the async threads: a sync can take seconds.
+async fn sync_to_disk(dir: &MirrorDir, written: Vec<PathBuf>) -> Result<(), MirrorError> {
+    let dir = dir.clone();
+    tokio::task::spawn_blocking(move || dir.sync_to_disk(&written))
+        .await
+        .unwrap_or_else(|join| std::panic::resume_unwind(join.into_panic()))
 }
 
 /// Creates the folder and its state, takes its lock, checks the layout, and empties the
@@ -509,9 +682,10 @@ async fn place_file(
         }
     }
     let mut attempt = 1;
-    let bytes = loop {
-        match source.fetch(line).await {
-            Ok(bytes) => break bytes,
+    let temporary = dir.temporary(&format!("{}-{}.crate", line.name, line.vers));
+    let body = loop {
+        match source.fetch(line, temporary.clone()).await {
+            Ok(body) => break body,
             Err(error @ MirrorError::Checksum { .. }) if attempt < CHECKSUM_ATTEMPTS => {
                 tracing::debug!(%error, attempt, "checksum mismatch, fetching again");
                 attempt += 1;
@@ -519,12 +693,19 @@ async fn place_file(
             Err(error) => return Err(error),
         }
     };
-    let size = bytes.len() as u64;
-    let temporary = dir.temporary(&format!("{}-{}.crate", line.name, line.vers));
     let (dir_copy, final_path) = (dir.clone(), path.clone());
-    tokio::task::spawn_blocking(move || {
-        std::fs::write(&temporary, &bytes).map_err(MirrorError::io(&temporary))?;
-        dir_copy.place(&temporary, &final_path)
+    let size = tokio::task::spawn_blocking(move || {
+        let size = match body {
+            Body::Memory(bytes) => {
+                std::fs::write(&temporary, &bytes).map_err(MirrorError::io(&temporary))?;
+                bytes.len() as u64
+            }
+            Body::File(spilled) => std::fs::metadata(&spilled)
+                .map_err(MirrorError::io(&spilled))?
+                .len(),
+        };
+        dir_copy.place(&temporary, &final_path)?;
+        Ok::<_, MirrorError>(size)
     })
     .await
     .unwrap_or_else(|join| std::panic::resume_unwind(join.into_panic()))?;

@@ -7,6 +7,7 @@ use std::str::FromStr;
 
 use globset::{GlobSet, GlobSetBuilder};
 use semver::{Version, VersionReq};
+use serde::Deserialize;
 
 use crate::MirrorError;
 use crate::upstream::IndexLine;
@@ -203,6 +204,10 @@ pub(crate) struct Wanted {
     pub(crate) name: String,
     pub(crate) pins: Vec<Pin>,
     pub(crate) reqs: Vec<Option<VersionReq>>,
+    /// Whether the dependencies of the versions `reqs` choose are wanted too.
+    pub(crate) expand: bool,
+    /// How many of `reqs` have had their dependencies added.
+    pub(crate) expanded: usize,
 }
 
 /// The crates asked for, keyed by lowercase name.
@@ -221,8 +226,50 @@ impl WantedCrates {
             })
     }
 
-    pub(crate) fn add_spec(&mut self, spec: &CrateSpec) {
-        self.entry(&spec.name).reqs.push(spec.req.clone());
+    /// Adds a spec; with `expand`, the dependencies of the versions it chooses are added by
+    /// [`WantedCrates::add_dependencies`]. Returns whether it asked for something new.
+    pub(crate) fn add_spec(&mut self, spec: &CrateSpec, expand: bool) -> bool {
+        let wanted = self.entry(&spec.name);
+        wanted.expand |= expand;
+        if wanted.reqs.contains(&spec.req) {
+            return false;
+        }
+        wanted.reqs.push(spec.req.clone());
+        true
+    }
+
+    /// Adds the dependencies (normal and build, optional ones and those of every target; not
+    /// dev-dependencies, which only a workspace member's own tests use) of the versions chosen
+    /// for every expanding crate's requirements not expanded yet, as expanding requirements in
+    /// turn. `indexes` holds the lines read so far; a crate not read yet is expanded once it
+    /// is. Returns whether anything was added: the caller reads the new crates' index files
+    /// and calls again until nothing is.
+    pub(crate) fn add_dependencies(
+        &mut self,
+        indexes: &BTreeMap<String, Vec<IndexLine>>,
+        versions: Versions,
+        skip_yanked: bool,
+        filter: &NameFilter,
+    ) -> bool {
+        let mut found = Vec::new();
+        for (key, wanted) in &mut self.crates {
+            let Some(lines) = indexes.get(key).filter(|_| wanted.expand) else {
+                continue;
+            };
+            for req in &wanted.reqs[wanted.expanded..] {
+                for at in matching(lines, req.as_ref(), versions, skip_yanked) {
+                    found.extend(dependencies(&lines[at]));
+                }
+            }
+            wanted.expanded = wanted.reqs.len();
+        }
+        let mut added = false;
+        for spec in found {
+            if filter.admits(&spec.name) {
+                added |= self.add_spec(&spec, true);
+            }
+        }
+        added
     }
 
     /// Adds the registry packages of the lock file at `path`.
@@ -299,24 +346,7 @@ pub(crate) fn choose(
         }
     }
     for req in &wanted.reqs {
-        let mut matching: Vec<usize> = (0..lines.len())
-            .filter(|&at| !(skip_yanked && lines[at].yanked))
-            .filter(|&at| {
-                req.as_ref()
-                    .is_none_or(|req| req.matches(&lines[at].version))
-            })
-            .collect();
-        // Newest first, by precedence; build metadata, which precedence ignores, breaks ties
-        // the same way every run.
-        matching.sort_by(|&a, &b| {
-            lines[b]
-                .version
-                .cmp_precedence(&lines[a].version)
-                .then_with(|| lines[b].version.cmp(&lines[a].version))
-        });
-        if let Versions::Latest(count) = versions {
-            matching.truncate(count);
-        }
+        let matching = matching(lines, req.as_ref(), versions, skip_yanked);
         if matching.is_empty() && !lines.is_empty() {
             errors.push(MirrorError::NoSuchVersion {
                 name: wanted.name.clone(),
@@ -331,6 +361,69 @@ pub(crate) fn choose(
     chosen.sort_unstable();
     chosen.dedup();
     (chosen, errors)
+}
+
+/// The lines `req` matches (all for `None`) that the policy keeps, newest first.
+fn matching(
+    lines: &[IndexLine],
+    req: Option<&VersionReq>,
+    versions: Versions,
+    skip_yanked: bool,
+) -> Vec<usize> {
+    let mut matching: Vec<usize> = (0..lines.len())
+        .filter(|&at| !(skip_yanked && lines[at].yanked))
+        .filter(|&at| req.is_none_or(|req| req.matches(&lines[at].version)))
+        .collect();
+    // Newest first, by precedence; build metadata, which precedence ignores, breaks ties the
+    // same way every run.
+    matching.sort_by(|&a, &b| {
+        lines[b]
+            .version
+            .cmp_precedence(&lines[a].version)
+            .then_with(|| lines[b].version.cmp(&lines[a].version))
+    });
+    if let Versions::Latest(count) = versions {
+        matching.truncate(count);
+    }
+    matching
+}
+
+#[derive(Deserialize)]
+struct LineDependencies {
+    #[serde(default)]
+    deps: Vec<LineDependency>,
+}
+
+#[derive(Deserialize)]
+struct LineDependency {
+    name: String,
+    req: String,
+    #[serde(default)]
+    kind: Option<String>,
+    #[serde(default)]
+    package: Option<String>,
+    #[serde(default)]
+    registry: Option<String>,
+}
+
+/// The dependencies of an index line that a build from this registry needs: by their real
+/// name (a renamed one's `package`), with their requirement. Dependencies on other registries
+/// and requirements that do not parse are left out.
+fn dependencies(line: &IndexLine) -> Vec<CrateSpec> {
+    let Ok(parsed) = serde_json::from_slice::<LineDependencies>(&line.raw) else {
+        return Vec::new();
+    };
+    parsed
+        .deps
+        .into_iter()
+        .filter(|dep| dep.kind.as_deref() != Some("dev") && dep.registry.is_none())
+        .filter_map(|dep| {
+            Some(CrateSpec {
+                name: dep.package.unwrap_or(dep.name),
+                req: Some(VersionReq::parse(&dep.req).ok()?),
+            })
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -371,7 +464,7 @@ mod tests {
         ];
         let wanted = |spec: &str| {
             let mut crates = WantedCrates::default();
-            crates.add_spec(&spec.parse().unwrap());
+            crates.add_spec(&spec.parse().unwrap(), false);
             crates.crates.into_values().next().unwrap()
         };
         let all = Versions::All;

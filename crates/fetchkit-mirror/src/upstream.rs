@@ -1,15 +1,17 @@
 //! Where a mirror takes index lines and `.crate` files from: a sparse index over HTTP, or a
 //! cargo home's own caches (no network at all).
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use fetchkit_index_cache::{CacheFile, SparseIndex, index_path};
-use fetchkit_transport::{Client, Download, ErrorKind, Retry, Sha256Digest, download_to_vec};
+use fetchkit_transport::{Client, Download, ErrorKind, Retry, Sha256Digest, download_with_factory};
 use semver::Version;
 use serde::Deserialize;
 use sha2::{Digest as _, Sha256};
 
 use crate::MirrorError;
+use crate::body::{Body, CrateBody};
 use crate::layout::{MirrorDir, prefix};
 
 /// Where the mirror takes its data from.
@@ -23,6 +25,15 @@ pub enum Upstream {
     CargoHome(PathBuf),
     /// A sparse index (`sparse+http://…/`), with `.crate` files from its `config.json`'s `dl`.
     Sparse(String),
+    /// The database dump given to [`Mirror::dump`](crate::Mirror::dump) itself, for a registry
+    /// whose index cannot be read: index lines are written from the dump's tables (with its
+    /// checksums as `cksum`), and `.crate` files are downloaded from `dl`, a template in
+    /// cargo's `config.json` syntax; `None` takes the registry layout next to a dump's URL
+    /// (`<base>/crates/{crate}/{crate}-{version}.crate`).
+    Dump {
+        /// Where the `.crate` files are.
+        dl: Option<String>,
+    },
 }
 
 /// One version's line of an index file, with the fields a mirror needs read out of it.
@@ -75,6 +86,7 @@ impl IndexLine {
 pub(crate) enum Source {
     CargoHome(CargoHomeSource),
     Sparse(Box<SparseSource>),
+    Dump(Box<DumpSource>),
 }
 
 impl Source {
@@ -86,15 +98,13 @@ impl Source {
     ) -> Result<Source, MirrorError> {
         match upstream {
             Upstream::CargoHome(home) => Ok(Source::CargoHome(CargoHomeSource::open(home)?)),
+            Upstream::Dump { .. } => Err(MirrorError::InvalidArgument {
+                what: "upstream",
+                value: "the database dump".into(),
+                reason: "no dump was given".into(),
+            }),
             Upstream::Sparse(url) => {
-                let client = match client {
-                    Some(client) => client,
-                    None => Client::new().map_err(|source| MirrorError::Download {
-                        name: "(client)".into(),
-                        version: String::new(),
-                        source: Box::new(source),
-                    })?,
-                };
+                let client = client_or_default(client)?;
                 let index =
                     SparseIndex::new(client.clone(), retry.clone(), url).map_err(|source| {
                         MirrorError::Index {
@@ -130,6 +140,7 @@ impl Source {
         match self {
             Source::CargoHome(source) => format!("the cargo home {}", source.home.display()),
             Source::Sparse(source) => format!("the index {}", source.index.url()),
+            Source::Dump(source) => format!("the database dump {}", source.dump),
         }
     }
 
@@ -141,19 +152,46 @@ impl Source {
                 blocking(move || cargo_home_index(&registries, &name)).await
             }
             Source::Sparse(source) => source.index(name).await,
+            Source::Dump(source) => Ok(source
+                .lines
+                .get(&name.to_ascii_lowercase())
+                .map(|(_, lines)| lines.clone())),
         }
     }
 
-    /// The `.crate` file of `line`, checked against its `cksum`.
-    pub(crate) async fn fetch(&self, line: &IndexLine) -> Result<Vec<u8>, MirrorError> {
+    /// The `.crate` file of `line`, checked against its `cksum`; a large body is in `spill`.
+    pub(crate) async fn fetch(
+        &self,
+        line: &IndexLine,
+        spill: PathBuf,
+    ) -> Result<Body, MirrorError> {
         match self {
             Source::CargoHome(source) => {
                 let (home, line) = (source.home.clone(), line.clone());
                 let registries = source.registries.clone();
-                blocking(move || cargo_home_crate(&home, &registries, &line)).await
+                blocking(move || cargo_home_crate(&home, &registries, &line))
+                    .await
+                    .map(Body::Memory)
             }
-            Source::Sparse(source) => source.fetch(line).await,
+            Source::Sparse(source) => {
+                fetch_from(&source.client, &source.retry, &source.dl, line, spill).await
+            }
+            Source::Dump(source) => {
+                fetch_from(&source.client, &source.retry, &source.dl, line, spill).await
+            }
         }
+    }
+}
+
+/// The caller's client, else a new one with the defaults.
+pub(crate) fn client_or_default(client: Option<Client>) -> Result<Client, MirrorError> {
+    match client {
+        Some(client) => Ok(client),
+        None => Client::new().map_err(|source| MirrorError::Download {
+            name: "(client)".into(),
+            version: String::new(),
+            source: Box::new(source),
+        }),
     }
 }
 
@@ -322,30 +360,55 @@ impl SparseSource {
                 .collect(),
         ))
     }
+}
 
-    async fn fetch(&self, line: &IndexLine) -> Result<Vec<u8>, MirrorError> {
-        let url = download_url(&self.dl, &line.name, &line.vers, &line.cksum);
-        let download_error = |source| MirrorError::Download {
-            name: line.name.clone(),
-            version: line.vers.clone(),
-            source: Box::new(source),
-        };
-        let expected: Sha256Digest =
-            line.cksum
-                .parse()
-                .map_err(
-                    |error: fetchkit_transport::DigestParseError| MirrorError::IndexLine {
-                        path: format!("{} {}", line.name, line.vers),
-                        line: 0,
-                        reason: error.to_string(),
-                    },
-                )?;
-        let download = Download::parse(&url)
-            .map_err(download_error)?
-            .sha256(expected);
-        match download_to_vec(&self.client, &self.retry, &download).await {
-            Ok((bytes, _)) => Ok(bytes),
-            Err(error) => match error.kind() {
+/// A registry known only from its database dump: index lines made from the dump, files from
+/// `dl`.
+#[derive(Debug)]
+pub(crate) struct DumpSource {
+    /// How errors name it.
+    pub(crate) dump: String,
+    /// Per lowercase name: the name as published, and its lines.
+    pub(crate) lines: BTreeMap<String, (String, Vec<IndexLine>)>,
+    pub(crate) client: Client,
+    pub(crate) retry: Retry,
+    pub(crate) dl: String,
+}
+
+/// Downloads `line`'s file from the `dl` template, verifying its `cksum` as it streams.
+async fn fetch_from(
+    client: &Client,
+    retry: &Retry,
+    dl: &str,
+    line: &IndexLine,
+    spill: PathBuf,
+) -> Result<Body, MirrorError> {
+    let url = download_url(dl, &line.name, &line.vers, &line.cksum);
+    let download_error = |source| MirrorError::Download {
+        name: line.name.clone(),
+        version: line.vers.clone(),
+        source: Box::new(source),
+    };
+    let expected: Sha256Digest =
+        line.cksum
+            .parse()
+            .map_err(
+                |error: fetchkit_transport::DigestParseError| MirrorError::IndexLine {
+                    path: format!("{} {}", line.name, line.vers),
+                    line: 0,
+                    reason: error.to_string(),
+                },
+            )?;
+    let download = Download::parse(&url)
+        .map_err(download_error)?
+        .sha256(expected);
+    let mut body = CrateBody::new(spill.clone());
+    let downloaded = download_with_factory(client, retry, &download, &mut body).await;
+    match downloaded {
+        Ok(_) => body.finish().await.map_err(MirrorError::io(&spill)),
+        Err(error) => {
+            body.discard().await;
+            match error.kind() {
                 ErrorKind::DigestMismatch {
                     expected, actual, ..
                 } => Err(MirrorError::Checksum {
@@ -356,7 +419,7 @@ impl SparseSource {
                     actual: actual.clone(),
                 }),
                 _ => Err(download_error(error)),
-            },
+            }
         }
     }
 }

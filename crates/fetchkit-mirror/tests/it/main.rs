@@ -1,6 +1,7 @@
 //! Integration tests of `fetchkit-mirror`: mirror runs against loopback registries and cargo
 //! homes, `verify`, and the sparse-registry server, with real cargo as the judge.
 
+mod dump;
 mod mirror;
 mod serve;
 

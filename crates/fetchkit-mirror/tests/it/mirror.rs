@@ -237,6 +237,43 @@ async fn filters_pick_names_and_versions() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_crate_comes_with_its_dependencies_and_builds_from_the_mirror_alone() {
+    let cx = Context::new();
+    // `MyCrate` depends on `ab` 0.1 under the name `short`, which depends on `a` 1; its
+    // dev-dependency `abc` is not needed to build it.
+    let report = cx
+        .mirror()
+        .crate_spec("MyCrate".parse().unwrap())
+        .versions(Versions::Latest(1))
+        .run()
+        .await
+        .unwrap();
+    assert_eq!(report.failures, []);
+    assert_eq!(report.crates, 3);
+    assert_eq!(
+        file_tree(&cx.dir().join("crates")),
+        [
+            "1/a/a-1.1.0+build.7.crate",
+            "2/ab/ab-0.1.0.crate",
+            "my/cr/MyCrate/MyCrate-0.3.0.crate",
+        ]
+    );
+    let server = serve_folder(cx.dir()).await;
+    let sandbox = CargoSandbox::new(&server.cargo_config(), &[("MyCrate", "0.3")]);
+    sandbox.cargo_ok(&["build"]);
+
+    let bare = tempfile::tempdir().unwrap();
+    let report = Mirror::new(bare.path(), Upstream::Sparse(cx.registry.index_url()))
+        .client(cx.client.clone())
+        .crate_spec("MyCrate".parse().unwrap())
+        .dependencies(false)
+        .run()
+        .await
+        .unwrap();
+    assert_eq!((report.crates, report.files), (1, 1));
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn a_cargo_home_is_an_upstream_with_no_network_and_the_local_registry_layout_builds_offline()
 {
     // Real cargo fills a cargo home from the registry...
