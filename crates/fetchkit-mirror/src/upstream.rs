@@ -346,9 +346,9 @@ impl SparseSource {
             return Ok(None);
         }
         let path = self.cache.join(index_path(name));
-        let bytes = tokio::fs::read(&path)
-            .await
-            .map_err(MirrorError::io(&path))?;
+        // Read in place, as the index cache reads and writes it: a small file just written,
+        // in the page cache.
+        let bytes = std::fs::read(&path).map_err(MirrorError::io(&path))?;
         let cache = CacheFile::parse(&bytes).map_err(|error| MirrorError::Io {
             path: path.clone(),
             source: std::io::Error::new(std::io::ErrorKind::InvalidData, error.to_string()),
