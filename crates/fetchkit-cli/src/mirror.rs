@@ -138,7 +138,16 @@ fn summary(report: &Report, elapsed: Duration) -> String {
     )
 }
 
-/// Files, bytes, rate, ETA and failures on one line, when stderr is a terminal.
+const FILES: &str = "{wide_bar} {pos}/{len} files {per_sec} eta {eta} {msg}";
+
+fn file_bar_style(template: &str) -> ProgressStyle {
+    ProgressStyle::with_template(template)
+        .expect("the templates are fixed and valid")
+        .progress_chars("=> ")
+}
+
+/// Files, bytes, rate, ETA and failures on one line, when stderr is a terminal (before that,
+/// the bytes of the database dump being read).
 #[derive(Debug, Clone)]
 struct FileBar {
     bar: ProgressBar,
@@ -152,11 +161,7 @@ impl FileBar {
             return None;
         }
         let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
-        bar.set_style(
-            ProgressStyle::with_template("{wide_bar} {pos}/{len} files {per_sec} eta {eta} {msg}")
-                .expect("the template is fixed and valid")
-                .progress_chars("=> "),
-        );
+        bar.set_style(file_bar_style(FILES));
         bar.set_message("listing…");
         bar.enable_steady_tick(Duration::from_millis(120));
         Some(Arc::new(FileBar {
@@ -178,7 +183,33 @@ impl FileBar {
 }
 
 impl Progress for FileBar {
+    fn dump_start(&self, total: Option<u64>, position: u64) {
+        // Bytes of the dump until the listing is done; `selected` switches to files.
+        let template = match total {
+            Some(total) => {
+                self.bar.set_length(total);
+                "{wide_bar} {binary_bytes}/{binary_total_bytes} {binary_bytes_per_sec} eta {eta} \
+                 {msg}"
+            }
+            None => {
+                self.bar.unset_length();
+                "{spinner} {binary_bytes} {binary_bytes_per_sec} {elapsed} {msg}"
+            }
+        };
+        self.bar.set_style(file_bar_style(template));
+        self.bar.set_position(position);
+        self.bar.reset_eta();
+        self.bar.set_message("reading the database dump");
+    }
+
+    fn dump_advance(&self, bytes: u64) {
+        self.bar.inc(bytes);
+    }
+
     fn selected(&self, _crates: usize, files: usize) {
+        self.bar.set_style(file_bar_style(FILES));
+        self.bar.set_position(0);
+        self.bar.reset_eta();
         self.bar.set_length(files as u64);
         self.update_message();
     }

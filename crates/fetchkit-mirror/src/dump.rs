@@ -18,10 +18,10 @@ use fetchkit_lister::{
 use fetchkit_transport::{Client, Retry};
 use serde::Serialize;
 
-use crate::MirrorError;
 use crate::layout::MirrorDir;
 use crate::select::NameFilter;
 use crate::upstream::IndexLine;
+use crate::{MirrorError, Progress};
 
 /// Where the database dump is: a local `.tar.gz` or an `http(s)` URL (read while it streams
 /// in; only the tables needed are read).
@@ -121,6 +121,7 @@ pub(crate) async fn list(
     index_metadata: bool,
     client: Option<Client>,
     retry: &Retry,
+    progress: Arc<dyn Progress>,
 ) -> Result<(Listing, DumpReport), MirrorError> {
     let state_file = dir.dump_state();
     let since = State::load(&state_file).map_err(|source| MirrorError::Dump {
@@ -139,6 +140,7 @@ pub(crate) async fn list(
     options.index_metadata = index_metadata;
     let filter = filter.clone();
     options.crate_filter = Some(Arc::new(move |name: &str| filter.admits(name)));
+    options.progress = Some(Arc::new(DumpProgress(progress)));
     let listing = match dump {
         DumpSource::Path(path) => list_from_path(path, &options).await,
         DumpSource::Url(url) => {
@@ -156,6 +158,19 @@ pub(crate) async fn list(
         state_saved: false,
     };
     Ok((listing, report))
+}
+
+/// The lister's byte progress, passed on to the run's [`Progress`].
+struct DumpProgress(Arc<dyn Progress>);
+
+impl fetchkit_transport::Progress for DumpProgress {
+    fn start(&self, total: Option<u64>, position: u64) {
+        self.0.dump_start(total, position);
+    }
+
+    fn advance(&self, bytes: u64) {
+        self.0.dump_advance(bytes);
+    }
 }
 
 /// Saves the listing's state: the next run lists only what changed after this dump.

@@ -37,6 +37,11 @@ const CHECKSUM_ATTEMPTS: u32 = 3;
 
 /// What a run reports as it goes; every method has a default that does nothing.
 pub trait Progress: Send + Sync {
+    /// The database dump starts to be read (again, on a retry): `total` compressed bytes when
+    /// known, `position` of them kept from an earlier attempt.
+    fn dump_start(&self, _total: Option<u64>, _position: u64) {}
+    /// `bytes` more compressed bytes of the dump were read.
+    fn dump_advance(&self, _bytes: u64) {}
     /// The index files are read: `files` `.crate` files of `crates` crates are selected.
     fn selected(&self, _crates: usize, _files: usize) {}
     /// A file is in place: already verified (`fetched == false`) or fetched now.
@@ -291,6 +296,7 @@ impl Mirror {
                     from_dump,
                     self.client.clone(),
                     &self.retry,
+                    self.progress.clone(),
                 )
                 .await?,
             ),

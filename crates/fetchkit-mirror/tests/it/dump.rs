@@ -3,8 +3,9 @@
 //! state moves only after a run without failures).
 
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 
-use fetchkit_mirror::{DumpSource, Mirror, MirrorError, Upstream, verify};
+use fetchkit_mirror::{DumpSource, Mirror, MirrorError, Progress, Upstream, verify};
 use fetchkit_test_support::{CargoSandbox, DumpBuilder, FakeCrate, Reply, Resource};
 use serde_json::Value;
 
@@ -268,15 +269,46 @@ async fn a_dump_url_is_read_as_it_streams_and_files_are_found_beside_it() {
     }
     let dump: DumpSource = server.url("/db-dump.tar.gz").parse().unwrap();
     assert!(matches!(dump, DumpSource::Url(_)));
+    let progress = Arc::new(DumpBytes::default());
     let report = Mirror::new(cx.dir(), Upstream::Dump { dl: None })
         .client(cx.client.clone())
         .retry(cx.retry.clone())
         .dump(dump)
+        .progress(progress.clone())
         .run()
         .await
         .unwrap();
+    // The dump's bytes are reported as they are read, before any file is selected.
+    let (total, read, selected_after) = *progress.seen.lock().unwrap();
+    let size = samples_dump().tar_gz().len() as u64;
+    assert_eq!((total, read), (Some(size), size));
+    assert_eq!(selected_after, Some(size));
     assert_eq!(report.failures, []);
     assert_eq!((report.files, report.fetched), (9, 9));
     assert_eq!(cx.downloads(), 0, "nothing from the index's download path");
     assert!(verify(cx.dir(), 2).unwrap().is_clean());
+}
+
+/// Records the dump's announced size, the bytes reported read, and how many had been
+/// reported when the files were selected.
+#[derive(Default)]
+struct DumpBytes {
+    seen: Mutex<(Option<u64>, u64, Option<u64>)>,
+}
+
+impl Progress for DumpBytes {
+    fn dump_start(&self, total: Option<u64>, position: u64) {
+        let mut seen = self.seen.lock().unwrap();
+        seen.0 = total;
+        seen.1 = position;
+    }
+
+    fn dump_advance(&self, bytes: u64) {
+        self.seen.lock().unwrap().1 += bytes;
+    }
+
+    fn selected(&self, _crates: usize, _files: usize) {
+        let mut seen = self.seen.lock().unwrap();
+        seen.2 = Some(seen.1);
+    }
 }
