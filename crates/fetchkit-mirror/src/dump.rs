@@ -203,7 +203,7 @@ pub(crate) fn checksums(listing: &Listing) -> BTreeMap<String, BTreeMap<String, 
 
 /// Index lines written from the dump, per crate (lowercase name), for a mirror with no index
 /// upstream. Versions that are not semver, which cargo would skip, are left out.
-pub(crate) fn index_lines(listing: &Listing) -> BTreeMap<String, (String, Vec<IndexLine>)> {
+pub(crate) fn index_lines(listing: &Listing) -> BTreeMap<String, Vec<IndexLine>> {
     listing
         .pages()
         .map(|page| {
@@ -216,10 +216,7 @@ pub(crate) fn index_lines(listing: &Listing) -> BTreeMap<String, (String, Vec<In
                     IndexLine::parse(&raw, 0)
                 })
                 .collect();
-            (
-                page.name.to_ascii_lowercase(),
-                (page.name.to_string(), lines),
-            )
+            (page.name.to_ascii_lowercase(), lines)
         })
         .collect()
 }

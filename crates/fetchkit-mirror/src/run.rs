@@ -270,45 +270,7 @@ impl Mirror {
         for spec in &self.crates {
             wanted.add_spec(spec, self.dependencies);
         }
-        let from_dump = matches!(self.upstream, Upstream::Dump { .. });
-        // Where a dump-only registry's files are, known before the dump is read.
-        let dump_dl = match (&self.upstream, &self.dump) {
-            (Upstream::Dump { dl: Some(dl) }, _) => Some(dl.clone()),
-            (Upstream::Dump { dl: None }, Some(dump)) => {
-                Some(dump.derived_dl()?.ok_or_else(|| {
-                    MirrorError::InvalidArgument {
-                        what: "upstream",
-                        value: dump.to_string(),
-                        reason: "a dump on disk says nothing of where the crate files are: give \
-                             their URL template (--dl)"
-                            .into(),
-                    }
-                })?)
-            }
-            _ => None,
-        };
-        let dumped = match &self.dump {
-            Some(dump) => Some(
-                dump::list(
-                    dump,
-                    &dir,
-                    &self.filter,
-                    from_dump,
-                    self.client.clone(),
-                    &self.retry,
-                    self.progress.clone(),
-                )
-                .await?,
-            ),
-            None if from_dump => {
-                return Err(MirrorError::InvalidArgument {
-                    what: "upstream",
-                    value: "the database dump".into(),
-                    reason: "no dump was given".into(),
-                });
-            }
-            None => None,
-        };
+        let dumped = self.list_dump(&dir).await?;
         let dump_checksums = match &dumped {
             Some((listing, _)) => {
                 for page in listing.pages() {
@@ -332,26 +294,7 @@ impl Mirror {
                 .await;
         }
 
-        let source = match (&self.upstream, &self.dump, &dumped) {
-            (Upstream::Dump { .. }, Some(dump), Some((listing, _))) => {
-                Source::Dump(Box::new(upstream::DumpSource {
-                    dump: dump.to_string(),
-                    lines: dump::index_lines(listing),
-                    client: upstream::client_or_default(self.client.clone())?,
-                    retry: self.retry.clone(),
-                    dl: dump_dl.expect("known for a dump upstream"),
-                }))
-            }
-            _ => {
-                Source::open(
-                    &self.upstream,
-                    &dir,
-                    self.client.clone(),
-                    self.retry.clone(),
-                )
-                .await?
-            }
-        };
+        let source = self.open_source(&dir, dumped.as_ref()).await?;
         let source = Arc::new(source);
         let upstream = source.describe();
         let mut report = Report {
@@ -359,22 +302,9 @@ impl Mirror {
             ..Report::default()
         };
 
-        // Index files, many at once: for a sparse upstream each is a request. Then those of
-        // the dependencies of `--crate` crates, a round per level of the graph.
-        let mut indexes = self.read_indexes(&source, &wanted, &mut report).await;
-        let mut asked: HashSet<String> = wanted.crates.keys().cloned().collect();
-        while wanted.add_dependencies(&indexes, self.versions, self.skip_yanked, &self.filter) {
-            let unasked = WantedCrates {
-                crates: wanted
-                    .crates
-                    .iter()
-                    .filter(|(key, _)| !asked.contains(*key))
-                    .map(|(key, wanted)| (key.clone(), wanted.clone()))
-                    .collect(),
-            };
-            asked.extend(unasked.crates.keys().cloned());
-            indexes.extend(self.read_indexes(&source, &unasked, &mut report).await);
-        }
+        let mut indexes = self
+            .read_indexes_and_dependencies(&source, &mut wanted, &mut report)
+            .await;
         report.crates = wanted.crates.len();
 
         // The files to have, per crate; one per version.
@@ -450,6 +380,75 @@ impl Mirror {
         self.finish(&dir, report, index_written, dumped).await
     }
 
+    /// Lists the dump, if one was given; for a dump-only upstream, first makes sure its files
+    /// can be found, so that a missing `--dl` is said before a long read.
+    async fn list_dump(
+        &self,
+        dir: &MirrorDir,
+    ) -> Result<Option<(Listing, DumpReport)>, MirrorError> {
+        let from_dump = matches!(self.upstream, Upstream::Dump { .. });
+        let Some(dump) = &self.dump else {
+            return if from_dump {
+                Err(MirrorError::InvalidArgument {
+                    what: "upstream",
+                    value: "the database dump".into(),
+                    reason: "no dump was given".into(),
+                })
+            } else {
+                Ok(None)
+            };
+        };
+        if from_dump {
+            self.dump_dl(dump)?;
+        }
+        let listed = dump::list(
+            dump,
+            dir,
+            &self.filter,
+            from_dump,
+            self.client.clone(),
+            &self.retry,
+            self.progress.clone(),
+        )
+        .await?;
+        Ok(Some(listed))
+    }
+
+    /// Where a dump-only registry's `.crate` files are.
+    fn dump_dl(&self, dump: &DumpSource) -> Result<String, MirrorError> {
+        if let Upstream::Dump { dl: Some(dl) } = &self.upstream {
+            return Ok(dl.clone());
+        }
+        dump.derived_dl()?
+            .ok_or_else(|| MirrorError::InvalidArgument {
+                what: "upstream",
+                value: dump.to_string(),
+                reason: "a dump on disk says nothing of where the crate files are: give their \
+                         URL template (--dl)"
+                    .into(),
+            })
+    }
+
+    /// The upstream, opened: for a dump-only one, the lines written from the listing.
+    async fn open_source(
+        &self,
+        dir: &MirrorDir,
+        dumped: Option<&(Listing, DumpReport)>,
+    ) -> Result<Source, MirrorError> {
+        match (&self.upstream, &self.dump, dumped) {
+            (Upstream::Dump { .. }, Some(dump), Some((listing, _))) => {
+                Ok(Source::Dump(Box::new(upstream::DumpSource {
+                    dump: dump.to_string(),
+                    lines: dump::index_lines(listing),
+                    client: upstream::client_or_default(self.client.clone())?,
+                    retry: self.retry.clone(),
+                    dl: self.dump_dl(dump)?,
+                })))
+            }
+            _ => Source::open(&self.upstream, dir, self.client.clone(), self.retry.clone()).await,
+        }
+    }
+
     /// The end of every run: `config.json`, a sync of what the index wrote, and the dump's
     /// state when nothing failed.
     async fn finish(
@@ -481,6 +480,32 @@ impl Mirror {
         Ok(report)
     }
 
+    /// The index files of the wanted crates, then those of the dependencies of `--crate`
+    /// crates, a round per level of the graph, adding them to `wanted`.
+    async fn read_indexes_and_dependencies(
+        &self,
+        source: &Arc<Source>,
+        wanted: &mut WantedCrates,
+        report: &mut Report,
+    ) -> BTreeMap<String, Vec<IndexLine>> {
+        let mut indexes = self.read_indexes(source, wanted, report).await;
+        let mut asked: HashSet<String> = wanted.crates.keys().cloned().collect();
+        while wanted.add_dependencies(&indexes, self.versions, self.skip_yanked, &self.filter) {
+            let unasked = WantedCrates {
+                crates: wanted
+                    .crates
+                    .iter()
+                    .filter(|(key, _)| !asked.contains(*key))
+                    .map(|(key, wanted)| (key.clone(), wanted.clone()))
+                    .collect(),
+            };
+            asked.extend(unasked.crates.keys().cloned());
+            indexes.extend(self.read_indexes(source, &unasked, report).await);
+        }
+        indexes
+    }
+
+    /// Index files, many at once: for a sparse upstream each is a request.
     async fn read_indexes(
         &self,
         source: &Arc<Source>,

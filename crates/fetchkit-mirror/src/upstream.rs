@@ -152,10 +152,7 @@ impl Source {
                 blocking(move || cargo_home_index(&registries, &name)).await
             }
             Source::Sparse(source) => source.index(name).await,
-            Source::Dump(source) => Ok(source
-                .lines
-                .get(&name.to_ascii_lowercase())
-                .map(|(_, lines)| lines.clone())),
+            Source::Dump(source) => Ok(source.lines.get(&name.to_ascii_lowercase()).cloned()),
         }
     }
 
@@ -368,8 +365,8 @@ impl SparseSource {
 pub(crate) struct DumpSource {
     /// How errors name it.
     pub(crate) dump: String,
-    /// Per lowercase name: the name as published, and its lines.
-    pub(crate) lines: BTreeMap<String, (String, Vec<IndexLine>)>,
+    /// Per lowercase name, the crate's lines.
+    pub(crate) lines: BTreeMap<String, Vec<IndexLine>>,
     pub(crate) client: Client,
     pub(crate) retry: Retry,
     pub(crate) dl: String,

@@ -56,6 +56,22 @@ pub fn tar_gz(entries: &[Entry]) -> Vec<u8> {
     builder.into_inner().unwrap().finish().unwrap()
 }
 
+/// Appends a regular file at `path` (mode 0644, a fixed time), so that the same contents
+/// always make the same archive bytes and checksum.
+pub(crate) fn append_file<W: std::io::Write>(
+    archive: &mut tar::Builder<W>,
+    path: &str,
+    contents: &[u8],
+) {
+    let mut header = tar::Header::new_gnu();
+    header.set_size(contents.len() as u64);
+    header.set_mode(0o644);
+    header.set_mtime(1_700_000_000);
+    archive
+        .append_data(&mut header, path, contents)
+        .expect("tar into memory cannot fail");
+}
+
 /// A zip archive of `entries` (deflated), names exactly as given.
 pub fn zip(entries: &[Entry]) -> Vec<u8> {
     let mut writer = zip::ZipWriter::new(Cursor::new(Vec::new()));

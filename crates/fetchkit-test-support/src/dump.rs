@@ -7,6 +7,7 @@ use flate2::write::GzEncoder;
 use sha2::{Digest as _, Sha256};
 
 use crate::FakeCrate;
+use crate::archives::append_file;
 use crate::registry::hex;
 
 /// Builds a database dump `.tar.gz` from [`FakeCrate`]s, as the registry lays it out today: a
@@ -151,13 +152,11 @@ impl DumpBuilder {
         directory(&mut archive, &format!("{folder}/"));
         directory(&mut archive, &format!("{folder}/data/"));
         for (path, contents) in members {
-            let mut header = tar::Header::new_gnu();
-            header.set_size(contents.len() as u64);
-            header.set_mode(0o644);
-            header.set_mtime(1_700_000_000);
-            archive
-                .append_data(&mut header, format!("{folder}/{path}"), contents.as_bytes())
-                .expect("tar into a Vec");
+            append_file(
+                &mut archive,
+                &format!("{folder}/{path}"),
+                contents.as_bytes(),
+            );
         }
         archive.into_inner().expect("tar into a Vec")
     }

@@ -7,6 +7,7 @@ use flate2::Compression;
 use flate2::write::GzEncoder;
 use sha2::{Digest as _, Sha256};
 
+use crate::archives::append_file;
 use crate::{FaultServer, Resource};
 
 /// What a [`SparseRegistry`]'s index files are served with, for cargo to record as their index
@@ -156,13 +157,7 @@ impl FakeCrate {
                 ),
             ),
         ] {
-            let mut header = tar::Header::new_gnu();
-            header.set_size(contents.len() as u64);
-            header.set_mode(0o644);
-            header.set_mtime(1_700_000_000);
-            archive
-                .append_data(&mut header, format!("{root}/{path}"), contents.as_bytes())
-                .expect("tar into a Vec cannot fail");
+            append_file(&mut archive, &format!("{root}/{path}"), contents.as_bytes());
         }
         archive
             .into_inner()

@@ -6,10 +6,10 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use fetchkit_mirror::{DumpSource, Mirror, MirrorError, Progress, Upstream, verify};
-use fetchkit_test_support::{CargoSandbox, DumpBuilder, FakeCrate, Reply, Resource};
+use fetchkit_test_support::{DumpBuilder, FakeCrate, Reply, Resource};
 use serde_json::Value;
 
-use crate::{Context, file_tree, serve_folder};
+use crate::{Context, cargo_builds_the_samples_from, file_tree};
 
 /// When every sample crate was last updated, and the dump taken after that.
 const UPDATED: &str = "2026-01-01 10:00:00";
@@ -118,14 +118,7 @@ async fn a_dump_alone_is_a_registry_that_cargo_resolves_and_builds_from() {
 
     // Cargo resolves through the written lines (a renamed dependency, a dev-dependency, a
     // dependency between `-` and `_` names) and checks every file against their `cksum`.
-    let server = serve_folder(cx.dir()).await;
-    let sandbox = CargoSandbox::new(
-        &server.cargo_config(),
-        &[("a", "=1.0.0"), ("MyCrate", "0.3"), ("dash-name", "1")],
-    );
-    sandbox.cargo_ok(&["build"]);
-    let lockfile = sandbox.lockfile();
-    assert!(lockfile.contains("name = \"under_name\""), "{lockfile}");
+    let lockfile = cargo_builds_the_samples_from(cx.dir()).await;
     assert!(lockfile.contains("name = \"ab\""), "{lockfile}");
 }
 

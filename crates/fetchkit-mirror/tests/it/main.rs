@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use fetchkit_mirror::{Mirror, Upstream};
 use fetchkit_retry::{RecordingSleeper, Retry, RetryPolicy};
-use fetchkit_test_support::{FakeCrate, SparseRegistry, Validators};
+use fetchkit_test_support::{CargoSandbox, FakeCrate, SparseRegistry, Validators};
 use fetchkit_transport::Client;
 
 /// Publishes [`FakeCrate::samples`]: every shape of name, version and dependency cargo treats
@@ -120,6 +120,22 @@ impl Drop for Served {
             let _ = stop.send(());
         }
     }
+}
+
+/// Serves the mirror at `root` and has cargo resolve and build, from it alone, a project that
+/// depends on `a` 1.0.0, `MyCrate` (a renamed dependency and a dev-dependency) and `dash-name`
+/// (a dependency between `-` and `_` names), checking every file's `cksum`. Returns the lock
+/// file cargo wrote.
+async fn cargo_builds_the_samples_from(root: &Path) -> String {
+    let server = serve_folder(root).await;
+    let sandbox = CargoSandbox::new(
+        &server.cargo_config(),
+        &[("a", "=1.0.0"), ("MyCrate", "0.3"), ("dash-name", "1")],
+    );
+    sandbox.cargo_ok(&["build"]);
+    let lockfile = sandbox.lockfile();
+    assert!(lockfile.contains("name = \"under_name\""), "{lockfile}");
+    lockfile
 }
 
 async fn serve_folder(root: &Path) -> Served {

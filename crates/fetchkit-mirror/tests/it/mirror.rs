@@ -6,7 +6,7 @@ use fetchkit_mirror::{
 };
 use fetchkit_test_support::{CargoSandbox, Reply, Resource, SparseRegistry, Validators};
 
-use crate::{Context, file_tree, publish_all, serve_folder};
+use crate::{Context, cargo_builds_the_samples_from, file_tree, publish_all, serve_folder};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_sparse_upstream_with_faults_is_mirrored_whole_and_cargo_builds_from_it() {
@@ -71,14 +71,7 @@ async fn a_sparse_upstream_with_faults_is_mirrored_whole_and_cargo_builds_from_i
     );
 
     // Cargo resolves and builds from the served mirror, checking every cksum.
-    let server = serve_folder(cx.dir()).await;
-    let sandbox = CargoSandbox::new(
-        &server.cargo_config(),
-        &[("a", "=1.0.0"), ("MyCrate", "0.3"), ("dash-name", "1")],
-    );
-    sandbox.cargo_ok(&["build"]);
-    let lockfile = sandbox.lockfile();
-    assert!(lockfile.contains("name = \"under_name\""), "{lockfile}");
+    cargo_builds_the_samples_from(cx.dir()).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
