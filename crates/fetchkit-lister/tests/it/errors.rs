@@ -33,16 +33,7 @@ fn the_valid_dump_these_cases_start_from() {
 /// Replaces `from` with `to` (once) in the member ending with `member` and expects `expected`.
 #[track_caller]
 fn check_edit(member: &str, from: &str, to: &str, expected: &str) {
-    let original = dump();
-    let (_, contents) = original
-        .members
-        .iter()
-        .find(|(path, _)| path.ends_with(member))
-        .unwrap();
-    let text = String::from_utf8(contents.clone()).unwrap();
-    assert!(text.contains(from), "{from:?} not in {member}");
-    let edited = original.replace(member, text.replacen(from, to, 1));
-    check(&edited.tar_gz(), None, expected);
+    check(&dump().edit(member, from, to).tar_gz(), None, expected);
 }
 
 #[test]

@@ -154,18 +154,6 @@ fn check(dump: &Dump, options: &ListOptions, expected: &str) {
     assert_eq!(actual, expected);
 }
 
-/// Replaces `from` with `to` (once) in the member ending with `member`.
-fn edit(dump: Dump, member: &str, from: &str, to: &str) -> Dump {
-    let (_, contents) = dump
-        .members
-        .iter()
-        .find(|(path, _)| path.ends_with(member))
-        .unwrap();
-    let text = String::from_utf8(contents.clone()).unwrap();
-    assert!(text.contains(from), "{from:?} not in {member}");
-    dump.replace(member, text.replacen(from, to, 1))
-}
-
 #[test]
 fn features_links_rust_version_and_dependencies_are_joined() {
     let listing = list_from_reader(dump().tar_gz().as_slice(), &options(None)).unwrap();
@@ -272,8 +260,8 @@ fn without_index_metadata_nothing_is_read_or_kept() {
     for dump in [
         dump().without("dependencies.csv"),
         dump().replace("dependencies.csv", "not,a\ncsv"),
-        edit(dump(), "versions.csv", ",id,", ",version_id,"),
-        edit(dump(), "versions.csv", ",31,", ",thirty-one,"),
+        dump().edit("versions.csv", ",id,", ",version_id,"),
+        dump().edit("versions.csv", ",31,", ",thirty-one,"),
     ] {
         let listing = list_from_reader(dump.tar_gz().as_slice(), &plain).unwrap();
         assert_eq!(summary(&listing), expected);
@@ -380,12 +368,12 @@ fn malformed_metadata_names_file_line_and_column() {
         ),
     ] {
         check(
-            &edit(dump(), member, from, to),
+            &dump().edit(member, from, to),
             &options(None),
             &format!("error: {expected}\n"),
         );
         // The same with dependencies.csv first, joined only once the other tables are in.
-        let mut reordered = edit(dump(), member, from, to);
+        let mut reordered = dump().edit(member, from, to);
         reordered.members.swap(0, 3);
         check(&reordered, &options(None), &format!("error: {expected}\n"));
     }
@@ -394,7 +382,7 @@ fn malformed_metadata_names_file_line_and_column() {
 #[test]
 fn repeated_version_ids_of_crates_not_listed_do_not_matter() {
     // `old`'s version takes `serde`'s id; `old` is not listed, so no join is ambiguous.
-    let dump = edit(dump(), "versions.csv", ",41,,1.0.0,", ",11,,1.0.0,");
+    let dump = dump().edit("versions.csv", ",41,,1.0.0,", ",11,,1.0.0,");
     check(
         &dump,
         &options(since()),

@@ -80,6 +80,19 @@ impl Dump {
         self
     }
 
+    /// Replaces `from` with `to` (once) in the member whose path ends with `member`.
+    #[track_caller]
+    fn edit(self, member: &str, from: &str, to: &str) -> Dump {
+        let (_, contents) = self
+            .members
+            .iter()
+            .find(|(path, _)| path.ends_with(member))
+            .unwrap_or_else(|| panic!("no member ends with {member}"));
+        let text = String::from_utf8(contents.clone()).unwrap();
+        assert!(text.contains(from), "{from:?} not in {member}");
+        self.replace(member, text.replacen(from, to, 1))
+    }
+
     fn without(mut self, suffix: &str) -> Dump {
         self.members.retain(|(path, _)| !path.ends_with(suffix));
         self
