@@ -443,6 +443,7 @@ impl Mirror {
                     client: upstream::client_or_default(self.client.clone())?,
                     retry: self.retry.clone(),
                     dl: self.dump_dl(dump)?,
+                    mirror: dir.clone(),
                 })))
             }
             _ => Source::open(&self.upstream, dir, self.client.clone(), self.retry.clone()).await,

@@ -152,7 +152,10 @@ impl Source {
                 blocking(move || cargo_home_index(&registries, &name)).await
             }
             Source::Sparse(source) => source.index(name).await,
-            Source::Dump(source) => Ok(source.lines.get(&name.to_ascii_lowercase()).cloned()),
+            Source::Dump(source) => match source.lines.get(&name.to_ascii_lowercase()) {
+                Some(lines) => Ok(Some(lines.clone())),
+                None => source.mirrored(name),
+            },
         }
     }
 
@@ -370,6 +373,27 @@ pub(crate) struct DumpSource {
     pub(crate) client: Client,
     pub(crate) retry: Retry,
     pub(crate) dl: String,
+    /// The mirror being filled: what an earlier run wrote from an earlier dump.
+    pub(crate) mirror: MirrorDir,
+}
+
+impl DumpSource {
+    /// A crate this run's (incremental) listing did not name: the lines an earlier run wrote
+    /// from its dump, so that a lock file or `--crate` can still name a crate mirrored
+    /// before. `None` when the mirror has no such crate either.
+    fn mirrored(&self, name: &str) -> Result<Option<Vec<IndexLine>>, MirrorError> {
+        let path = self.mirror.index_file(name);
+        match std::fs::read(&path) {
+            Ok(bytes) => Ok(Some(
+                bytes
+                    .split(|&byte| byte == b'\n')
+                    .filter_map(|line| IndexLine::parse(line, 0))
+                    .collect(),
+            )),
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(error) => Err(MirrorError::io(path)(error)),
+        }
+    }
 }
 
 /// Downloads `line`'s file from the `dl` template, verifying its `cksum` as it streams.

@@ -120,6 +120,19 @@ async fn a_dump_alone_is_a_registry_that_cargo_resolves_and_builds_from() {
     // dependency between `-` and `_` names) and checks every file against their `cksum`.
     let lockfile = cargo_builds_the_samples_from(cx.dir()).await;
     assert!(lockfile.contains("name = \"ab\""), "{lockfile}");
+
+    // The same dump again lists nothing, but a crate named besides (with its dependencies)
+    // is found in what the first run wrote: all present, nothing fetched, nothing failed.
+    let dump = write_dump(&files, "db-dump.tar.gz", &samples_dump());
+    let report = dump_only(&cx)
+        .dump(dump)
+        .crate_spec("MyCrate".parse().unwrap())
+        .run()
+        .await
+        .unwrap();
+    assert_eq!(report.failures, []);
+    assert!(report.dump.as_ref().unwrap().stale);
+    assert_eq!((report.crates, report.present, report.fetched), (3, 4, 0));
 }
 
 #[tokio::test(flavor = "multi_thread")]
